@@ -1,0 +1,1 @@
+# db: sources and tests

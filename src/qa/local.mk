@@ -1,0 +1,1 @@
+# src/qa: sources and tests

@@ -1,0 +1,1 @@
+# src/tok: sources and tests

@@ -1,0 +1,1 @@
+# src/train: sources and tests

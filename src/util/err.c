@@ -1,0 +1,45 @@
+#include "util/err.h"
+
+#include <stdio.h>
+#include <string.h>
+
+int qt_fail(qt_err *e, const char *fmt, ...)
+{
+    if (e) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+        va_end(ap);
+    }
+    return -1;
+}
+
+int qt_fail_prefix(qt_err *e, const char *fmt, ...)
+{
+    if (!e)
+        return -1;
+    char old[QT_ERR_MAX];
+    memcpy(old, e->msg, sizeof old);
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
+    va_end(ap);
+    if (n >= 0 && (size_t)n < sizeof e->msg)
+        snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", old);
+    return -1;
+}
+
+void qt_err_print(const qt_err *e)
+{
+    fprintf(stderr, "qaterm: %s\n", e->msg[0] ? e->msg : "unknown error");
+}
+
+void qt_die_msg(const char *fmt, ...)
+{
+    va_list ap;
+    fputs("qaterm: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+}

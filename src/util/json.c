@@ -1,0 +1,215 @@
+#include "util/json.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/file.h"
+
+long qt_utf8_invalid_offset(const char *s, size_t len)
+{
+    const unsigned char *p = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = p[i];
+        if (c < 0x80) {
+            i++;
+            continue;
+        }
+        size_t need;
+        uint32_t cp;
+        if (c >= 0xC2 && c <= 0xDF) {
+            need = 1;
+            cp = c & 0x1F;
+        } else if (c >= 0xE0 && c <= 0xEF) {
+            need = 2;
+            cp = c & 0x0F;
+        } else if (c >= 0xF0 && c <= 0xF4) {
+            need = 3;
+            cp = c & 0x07;
+        } else {
+            return (long)i;
+        }
+        for (size_t k = 1; k <= need; k++) {
+            if (i + k >= len || (p[i + k] & 0xC0) != 0x80)
+                return (long)i;
+            cp = (cp << 6) | (p[i + k] & 0x3F);
+        }
+        if ((need == 2 && cp < 0x800) || (need == 3 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+            (cp >= 0xD800 && cp <= 0xDFFF))
+            return (long)i;
+        i += need + 1;
+    }
+    return -1;
+}
+
+static void line_col(const char *data, size_t off, size_t *line, size_t *col)
+{
+    size_t l = 1, c = 1;
+    for (size_t i = 0; i < off; i++) {
+        if (data[i] == '\n') {
+            l++;
+            c = 1;
+        } else {
+            c++;
+        }
+    }
+    *line = l;
+    *col = c;
+}
+
+/* True when the text ends inside a string or an open array/object: the file
+ * was most likely cut short, which deserves its own message. */
+static int looks_truncated(const char *data, size_t len)
+{
+    long depth = 0;
+    int in_string = 0;
+    for (size_t i = 0; i < len; i++) {
+        char c = data[i];
+        if (in_string) {
+            if (c == '\\')
+                i++;
+            else if (c == '"')
+                in_string = 0;
+        } else if (c == '"') {
+            in_string = 1;
+        } else if (c == '{' || c == '[') {
+            depth++;
+        } else if (c == '}' || c == ']') {
+            depth--;
+        }
+    }
+    return in_string || depth > 0;
+}
+
+cJSON *qt_json_parse(const char *name, const char *data, size_t len, qt_err *e)
+{
+    if (len == 0) {
+        qt_fail(e, "%s: empty file, expected JSON", name);
+        return NULL;
+    }
+    const char *nul = memchr(data, '\0', len);
+    if (nul) {
+        qt_fail(e, "%s: byte offset %zu: NUL byte, not a JSON text file", name, (size_t)(nul - data));
+        return NULL;
+    }
+    long bad = qt_utf8_invalid_offset(data, len);
+    if (bad >= 0) {
+        size_t line, col;
+        line_col(data, (size_t)bad, &line, &col);
+        qt_fail(e, "%s: byte offset %ld (line %zu, column %zu): invalid UTF-8", name, bad, line, col);
+        return NULL;
+    }
+    const char *end = NULL;
+    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    if (!root) {
+        const char *at = cJSON_GetErrorPtr();
+        size_t off = (at && at >= data && at <= data + len) ? (size_t)(at - data) : len;
+        size_t line, col;
+        line_col(data, off, &line, &col);
+        if (off >= len || looks_truncated(data, len)) {
+            line_col(data, len, &line, &col);
+            qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON: unexpected end of file (truncated?)",
+                    name, len, line, col);
+        }
+        else
+            qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON near '%.20s'", name, off,
+                    line, col, data + off);
+        return NULL;
+    }
+    /* cJSON stops after the first value; anything but whitespace after it is an error. */
+    size_t off = (size_t)(end - data);
+    while (off < len && (data[off] == ' ' || data[off] == '\t' || data[off] == '\n' || data[off] == '\r'))
+        off++;
+    if (off < len) {
+        size_t line, col;
+        line_col(data, off, &line, &col);
+        qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON: unexpected data after the end",
+                name, off, line, col);
+        cJSON_Delete(root);
+        return NULL;
+    }
+    return root;
+}
+
+cJSON *qt_json_load_file(const char *path, qt_err *e)
+{
+    char *data;
+    size_t len;
+    if (qt_read_file(path, 0, &data, &len, e) != 0)
+        return NULL;
+    cJSON *root = qt_json_parse(strcmp(path, "-") == 0 ? "<stdin>" : path, data, len, e);
+    free(data);
+    return root;
+}
+
+const char *qt_json_type_name(const cJSON *item)
+{
+    if (!item)
+        return "nothing";
+    if (cJSON_IsString(item))
+        return "a string";
+    if (cJSON_IsNumber(item))
+        return "a number";
+    if (cJSON_IsArray(item))
+        return "an array";
+    if (cJSON_IsObject(item))
+        return "an object";
+    if (cJSON_IsBool(item))
+        return "a boolean";
+    if (cJSON_IsNull(item))
+        return "null";
+    return "an unknown value";
+}
+
+static const char *want_name(int type)
+{
+    switch (type) {
+    case cJSON_String:
+        return "a string";
+    case cJSON_Number:
+        return "a number";
+    case cJSON_Array:
+        return "an array";
+    case cJSON_Object:
+        return "an object";
+    case cJSON_True | cJSON_False:
+        return "a boolean";
+    default:
+        return "a value";
+    }
+}
+
+static int type_ok(const cJSON *item, int type)
+{
+    return (item->type & 0xFF & type) != 0;
+}
+
+const cJSON *qt_json_opt(const cJSON *obj, const char *key, int type, const char *name,
+                         const char *jpath, qt_err *e)
+{
+    if (e)
+        e->msg[0] = '\0';
+    if (!cJSON_IsObject(obj)) {
+        qt_fail(e, "%s: at %s: expected an object, got %s", name, jpath, qt_json_type_name(obj));
+        return NULL;
+    }
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(obj, key);
+    if (!item)
+        return NULL;
+    if (!type_ok(item, type)) {
+        qt_fail(e, "%s: at %s.%s: expected %s, got %s", name, jpath, key, want_name(type),
+                qt_json_type_name(item));
+        return NULL;
+    }
+    return item;
+}
+
+const cJSON *qt_json_need(const cJSON *obj, const char *key, int type, const char *name,
+                          const char *jpath, qt_err *e)
+{
+    const cJSON *item = qt_json_opt(obj, key, type, name, jpath, e);
+    if (!item && e && !e->msg[0])
+        qt_fail(e, "%s: at %s: missing field '%s'", name, jpath, key);
+    return item;
+}

@@ -1,0 +1,34 @@
+/* Parsing untrusted JSON files with errors that name the file, the byte
+ * offset (line:column) or the JSON path, and what is wrong. */
+#ifndef QT_JSON_H
+#define QT_JSON_H
+
+#include <stddef.h>
+#include <cjson/cJSON.h>
+#include "util/err.h"
+
+/* Returns the offset of the first byte that is not valid UTF-8 (overlong
+ * forms, surrogates and code points above U+10FFFF are invalid), or -1. */
+long qt_utf8_invalid_offset(const char *s, size_t len);
+
+/* Parses len bytes of JSON. `name` is used in messages (usually the path).
+ * Rejects invalid UTF-8, NUL bytes, syntax errors and trailing garbage. */
+cJSON *qt_json_parse(const char *name, const char *data, size_t len, qt_err *e);
+
+/* Reads and parses a whole file ("-" for stdin). */
+cJSON *qt_json_load_file(const char *path, qt_err *e);
+
+/* Fetches obj[key] and checks its type (cJSON_String, cJSON_Number,
+ * cJSON_Array, cJSON_Object, or cJSON_True|cJSON_False for a boolean).
+ * On failure, fills e with "NAME: at JPATH: ..." and returns NULL. */
+const cJSON *qt_json_need(const cJSON *obj, const char *key, int type, const char *name,
+                          const char *jpath, qt_err *e);
+
+/* Like qt_json_need, but a missing key is not an error (returns NULL with
+ * e->msg[0] == 0); a key of the wrong type is. */
+const cJSON *qt_json_opt(const cJSON *obj, const char *key, int type, const char *name,
+                         const char *jpath, qt_err *e);
+
+const char *qt_json_type_name(const cJSON *item);
+
+#endif

@@ -1,0 +1,1 @@
+# ui: sources and tests
