@@ -1,1 +1,11 @@
-# ui: sources and tests
+# ui: the interactive workbench (ncursesw), one concern per file
+libqaterm_a_SOURCES += \
+	ui/tui.h ui/ui.h \
+	ui/app.c ui/picker.c ui/ask.c ui/panels.c ui/history.c ui/stats.c \
+	ui/quiz.c ui/help.c ui/worker.c ui/text.c ui/edit.c ui/list.c \
+	ui/theme.c ui/config.c ui/record.c ui/bench.c ui/fake_model.c
+# tmux-driven end-to-end tests (they skip when tmux is missing)
+TESTS += tests/cli/tui_basic.sh tests/cli/tui_paste.sh tests/cli/tui_quiz.sh \
+	tests/cli/tui_crash.sh tests/cli/tui_fake.sh
+EXTRA_DIST += tests/cli/tui_lib.sh tests/cli/tui_basic.sh tests/cli/tui_paste.sh \
+	tests/cli/tui_quiz.sh tests/cli/tui_crash.sh tests/cli/tui_fake.sh

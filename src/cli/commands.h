@@ -18,8 +18,9 @@ extern const qt_command qt_commands[];
 int cmd_help(int argc, char **argv);
 int cmd_doctor(int argc, char **argv);
 int cmd_data(int argc, char **argv);
-int cmd_score(int argc, char **argv);
 int cmd_history(int argc, char **argv);
+int cmd_score(int argc, char **argv);
+int cmd_tokenize(int argc, char **argv);
 
 /* Exit statuses shared by all commands. */
 enum { QT_EXIT_OK = 0, QT_EXIT_FAIL = 1, QT_EXIT_USAGE = 2 };

@@ -1,1 +1,28 @@
 # src/tok: sources and tests
+libqaterm_a_SOURCES += \
+	src/tok/tokenizer.h src/tok/tok_internal.h \
+	src/tok/tokenizer.c src/tok/tok_json.c src/tok/vocab_txt.c \
+	src/tok/nstr.c src/tok/tok_unicode.c src/tok/pretok.c src/tok/added.c \
+	src/tok/vocab.c src/tok/wordpiece.c src/tok/bpe.c \
+	src/cli/cmd_tokenize.c
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_tok
+TESTS += tests/unit/test_tok
+tests_unit_test_tok_SOURCES = tests/unit/test_tok.c
+tests_unit_test_tok_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_tok_LDADD = $(CMOCKA_TEST_LDADD)
+endif
+
+TESTS += tests/cli/tokenize.sh
+EXTRA_DIST += tests/cli/tokenize.sh tests/ref/tokenizers_ref.js \
+	tests/fixtures/tok/tricky.json tests/fixtures/tok/unicode.txt.gz \
+	tests/fixtures/tok/wp-uncased.dev.gz tests/fixtures/tok/wp-cased.dev.gz \
+	tests/fixtures/tok/bpe-roberta.dev.gz tests/fixtures/tok/bpe-neox.dev.gz \
+	tests/fixtures/tok/wp-uncased/vocab.txt tests/fixtures/tok/wp-uncased/tokenizer.json \
+	tests/fixtures/tok/wp-uncased/tokenizer_config.json \
+	tests/fixtures/tok/wp-cased/vocab.txt tests/fixtures/tok/wp-cased/tokenizer.json \
+	tests/fixtures/tok/wp-cased/tokenizer_config.json \
+	tests/fixtures/tok/bpe-roberta/tokenizer.json tests/fixtures/tok/bpe-neox/tokenizer.json \
+	tests/fixtures/tok/probe-bert/tokenizer.json tests/fixtures/tok/probe-nfc/tokenizer.json \
+	tests/fixtures/tok/probe-nfkd-lower/tokenizer.json

@@ -43,7 +43,7 @@ long qt_utf8_invalid_offset(const char *s, size_t len)
     return -1;
 }
 
-static void line_col(const char *data, size_t off, size_t *line, size_t *col)
+void qt_json_line_col(const char *data, size_t off, size_t *line, size_t *col)
 {
     size_t l = 1, c = 1;
     for (size_t i = 0; i < off; i++) {
@@ -96,34 +96,43 @@ cJSON *qt_json_parse(const char *name, const char *data, size_t len, qt_err *e)
     long bad = qt_utf8_invalid_offset(data, len);
     if (bad >= 0) {
         size_t line, col;
-        line_col(data, (size_t)bad, &line, &col);
+        qt_json_line_col(data, (size_t)bad, &line, &col);
         qt_fail(e, "%s: byte offset %ld (line %zu, column %zu): invalid UTF-8", name, bad, line, col);
         return NULL;
     }
+    return qt_json_parse_slice(name, data, len, 0, len, e);
+}
+
+cJSON *qt_json_parse_slice(const char *name, const char *data, size_t len, size_t a, size_t b, qt_err *e)
+{
     const char *end = NULL;
-    cJSON *root = cJSON_ParseWithLengthOpts(data, len, &end, 0);
+    cJSON *root = cJSON_ParseWithLengthOpts(data + a, b - a, &end, 0);
+    size_t line, col;
     if (!root) {
         const char *at = cJSON_GetErrorPtr();
-        size_t off = (at && at >= data && at <= data + len) ? (size_t)(at - data) : len;
-        size_t line, col;
-        line_col(data, off, &line, &col);
-        if (off >= len || looks_truncated(data, len)) {
-            line_col(data, len, &line, &col);
-            qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON: unexpected end of file (truncated?)",
-                    name, len, line, col);
-        }
-        else
+        size_t off = (at && at >= data + a && at <= data + b) ? (size_t)(at - data) : b;
+        if (off >= b || looks_truncated(data + a, b - a)) {
+            off = b;
+            qt_json_line_col(data, off, &line, &col);
+            if (b >= len)
+                qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON: unexpected end of file (truncated?)",
+                        name, off, line, col);
+            else
+                qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON: unterminated value",
+                        name, off, line, col);
+        } else {
+            qt_json_line_col(data, off, &line, &col);
             qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON near '%.20s'", name, off,
                     line, col, data + off);
+        }
         return NULL;
     }
     /* cJSON stops after the first value; anything but whitespace after it is an error. */
     size_t off = (size_t)(end - data);
-    while (off < len && (data[off] == ' ' || data[off] == '\t' || data[off] == '\n' || data[off] == '\r'))
+    while (off < b && (data[off] == ' ' || data[off] == '\t' || data[off] == '\n' || data[off] == '\r'))
         off++;
-    if (off < len) {
-        size_t line, col;
-        line_col(data, off, &line, &col);
+    if (off < b) {
+        qt_json_line_col(data, off, &line, &col);
         qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON: unexpected data after the end",
                 name, off, line, col);
         cJSON_Delete(root);

@@ -15,6 +15,13 @@ long qt_utf8_invalid_offset(const char *s, size_t len);
  * Rejects invalid UTF-8, NUL bytes, syntax errors and trailing garbage. */
 cJSON *qt_json_parse(const char *name, const char *data, size_t len, qt_err *e);
 
+/* Parses the bytes [a, b) of data (already checked for UTF-8 and NULs);
+ * error offsets are reported relative to the start of data. */
+cJSON *qt_json_parse_slice(const char *name, const char *data, size_t len, size_t a, size_t b, qt_err *e);
+
+/* 1-based line and column of byte offset off. */
+void qt_json_line_col(const char *data, size_t off, size_t *line, size_t *col);
+
 /* Reads and parses a whole file ("-" for stdin). */
 cJSON *qt_json_load_file(const char *path, qt_err *e);
 

@@ -3,6 +3,7 @@ libqaterm_a_SOURCES += \
 	src/util/file.c src/util/file.h \
 	src/util/json.c src/util/json.h \
 	src/util/paths.c src/util/paths.h
+libqaterm_a_SOURCES += src/util/sha256.c src/util/sha256.h
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_util
