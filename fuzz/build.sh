@@ -20,7 +20,7 @@ mkdir -p "$out"
 
 flags="$CFLAGS -Wall -Wextra -fsanitize=$SANITIZERS -fno-sanitize-recover=undefined -D_GNU_SOURCE \
 -I$src/src -I$src $(pkg-config --cflags libcjson)"
-libs="$(pkg-config --libs libcjson) -lm"
+libs="$(pkg-config --libs libcjson libutf8proc) -lm"
 common="src/util/err.c src/util/file.c src/util/json.c"
 
 # target NAME SOURCE...: links fuzz/fuzz_NAME.c with the project sources it
@@ -39,3 +39,6 @@ target() {
 
 # One line per target.
 target safetensors src/nn/safetensors.c src/nn/safetensors_write.c src/util/half.c
+target tokenizer_json src/tok/tokenizer.c src/tok/tok_json.c src/tok/vocab_txt.c src/tok/nstr.c \
+    src/tok/tok_unicode.c src/tok/pretok.c src/tok/added.c src/tok/vocab.c src/tok/wordpiece.c src/tok/bpe.c \
+    src/util/paths.c

@@ -3,3 +3,4 @@
  * add the target to fuzz/build.sh and its source to the replay test in
  * src/nn/local.mk, and commit seeds under fuzz/corpus/NAME/. */
 QT_FUZZ_TARGET(safetensors)
+QT_FUZZ_TARGET(tokenizer_json)

@@ -280,6 +280,8 @@ static void drain_keys(ui_app *a)
             ui_paste_key(a, key);
             continue;
         }
+        if (a->pasting && (key == '\r' || key == '\n' || key == '\t'))
+            key = ' '; /* a paste into a one-line field stays one line */
         handle_key(a, key);
     }
 }
@@ -419,7 +421,8 @@ int qt_tui_main(int argc, char **argv)
     char *model_opts[UI_MAX_MODELS];
     int n_model_opts = 0, quiz = 0, c;
     optind = 1;
-    while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+    opterr = 0; /* one line of our own instead of getopt's */
+    while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
         switch (c) {
         case 'd': data_opt = optarg; break;
         case 'b': db_opt = optarg; break;
@@ -434,7 +437,12 @@ int qt_tui_main(int argc, char **argv)
             model_opts[n_model_opts++] = optarg;
             break;
         case 'h': usage(stdout); return 0;
-        default: usage(stderr); return 2;
+        case ':':
+            fprintf(stderr, "qaterm: option '%s' needs a value (try 'qaterm --help')\n", argv[optind - 1]);
+            return 2;
+        default:
+            fprintf(stderr, "qaterm: unknown option '%s' (try 'qaterm --help')\n", argv[optind - 1]);
+            return 2;
         }
     }
     if (optind < argc) {
@@ -481,6 +489,13 @@ int qt_tui_main(int argc, char **argv)
     const char *db = qt_store_resolve_path(db_opt ? db_opt : a->cfg.db[0] ? a->cfg.db : NULL, &e);
     if (!db || !(a->store = qt_store_open(db, &e))) {
         qt_err_print(&e);
+        ui_app_free(a);
+        return 1;
+    }
+    if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+        fprintf(stderr, "qaterm: the workbench needs a terminal on standard input and output "
+                        "(see 'qaterm help' for the commands)\n");
+        qt_store_close(a->store);
         ui_app_free(a);
         return 1;
     }

@@ -446,9 +446,15 @@ static int draw_notes(ui_app *a, int y, int dry)
         if (sl->state != UI_SLOT_FAILED)
             continue;
         failed++;
+        /* "DIR/config.json: what": the folder is named already */
+        const char *why = sl->err;
+        size_t dl = strlen(sl->dir);
+        if (strncmp(why, sl->dir, dl) == 0 && strstr(why + dl, ": "))
+            why = strstr(why + dl, ": ") + 2;
+        const char *base = strrchr(sl->dir, '/');
         if (n < sizeof buf)
             n += (size_t)snprintf(buf + n, sizeof buf - n, "%s%s failed to load: %s", failed > 1 ? "; " : "",
-                                  sl->family[0] ? sl->family : sl->dir, sl->err);
+                                  sl->family[0] ? sl->family : base ? base + 1 : sl->dir, why);
     }
     if (!failed)
         return 0;

@@ -129,7 +129,7 @@ static void fake_free(qt_model *m)
     free(m);
 }
 
-static const qt_model_ops fake_ops = {fake_answer, fake_free};
+static const qt_model_ops fake_ops = {.answer = fake_answer, .free = fake_free};
 
 static const char fake_type[] = "qaterm_ui_fake";
 

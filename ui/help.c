@@ -3,6 +3,7 @@
 #include "ui/ui.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 const char *ui_screen_name(ui_screen s)
@@ -19,34 +20,26 @@ const char *ui_screen_name(ui_screen s)
     return "";
 }
 
+/* Descriptions fit in one row at 80 columns (63 cells). */
 static const char *const picker_help[] = {
-    "↑↓ j k", "move; PgUp/PgDn a page, g/G or Home/End the ends",
+    "↑↓ j k", "move; PgUp/PgDn a page; g/G or Home/End the ends",
     "Enter → l", "open the article, or ask about the paragraph",
     "← Esc q", "back to the articles (q on the articles quits)",
-    "/", "filter as you type (titles and passage text); Enter keeps it, Esc clears it",
-    "p", "paste a passage (several lines; bracketed paste), Ctrl-D to use it",
-    "o", "open a text file as a passage, or a SQuAD .json file as the data",
+    "/", "filter titles and text as you type; Enter keeps, Esc clears",
+    "p", "paste a passage (several lines), then Ctrl-D to use it",
+    "o", "open a text file as a passage, or a SQuAD .json file",
+    "z", "quiz: you answer first, then the models reveal (new session)",
     NULL,
 };
 
 static const char *const ask_help[] = {
-    "Enter", "ask the question on the line (all models, one after another)",
-    "Tab", "pick one of the passage's own questions (scored against its gold answers)",
-    "↑↓", "question history (on the line); scroll the passage (otherwise)",
-    "PgUp/PgDn", "scroll the passage",
-    "←→ Home End", "move in the line; Ctrl-A/E ends, Ctrl-K/U/W delete",
-    "Esc", "cancel a running question; leave the line; then back to the passages",
-    "i Enter", "return to the question line",
-    "F1", "this help while typing (? types a question mark)",
-    "", "Spans: each model's answer in its colour; gold answers underlined.",
-    NULL,
-};
-
-static const char *const quiz_help[] = {
-    "z", "quiz mode on/off (a new session each time)",
-    "", "In quiz mode, after a question you type your own answer first (Enter;",
-    "", "nothing = no answer); the models work meanwhile and then reveal theirs.",
-    "", "You are scored with the same EM/F1 and recorded like a fifth model.",
+    "Enter", "ask the question on the line (the models answer in turn)",
+    "Tab", "pick one of the passage's questions (scored with its gold)",
+    "↑↓", "on the line: earlier questions; else scroll the passage",
+    "PgUp/PgDn", "scroll the passage (spans in model colours, gold underlined)",
+    "←→ Home End", "move in the line; Ctrl-A/E ends; Ctrl-K/U/W delete",
+    "Esc", "cancel a running question; leave the line (i: back to it)",
+    "z", "quiz: you answer first, then the models reveal (new session)",
     NULL,
 };
 
@@ -60,32 +53,40 @@ static const char *const history_help[] = {
 static const char *const stats_help[] = {
     "a", "switch between this session and all sessions",
     "↑↓", "scroll when the models do not fit",
-    "", "EM/F1 in percent; HasAns/NoAns split by the question's answerability;",
-    "", "p50/p95: median and 95th percentile latency per question.",
+    "EM F1", "in percent; HasAns/NoAns: answerable/unanswerable questions",
+    "p50 p95", "median and 95th percentile latency per question",
     NULL,
 };
 
 static const char *const global_help[] = {
-    "? F1", "this help (any key closes it)",
-    "q Esc", "back; q on the passage list quits",
-    "h s", "history, stats (outside text fields)",
+    "? F1", "help (F1 in text fields); any key closes it",
+    "q Esc", "back (q quits on the article list); h history; s stats",
     "Ctrl-C", "quit at once (the session is still closed properly)",
     NULL,
 };
 
+/* Key, then its description wrapped beside it; returns the next row. */
 static int draw_pairs(const char *const *pairs, int y, int x, int w, int y_end)
 {
-    for (int i = 0; pairs[i] && y < y_end; i += 2, y++) {
+    for (int i = 0; pairs[i] && y < y_end; i += 2) {
+        int indent = pairs[i][0] ? 13 : 0;
         if (pairs[i][0])
             ui_puts(stdscr, y, x, pairs[i], 12, A_BOLD);
-        ui_puts_ellipsis(stdscr, y, x + (pairs[i][0] ? 13 : 0), pairs[i + 1], w - (pairs[i][0] ? 13 : 0), A_NORMAL);
+        const char *d = pairs[i + 1];
+        ui_span *lines;
+        int n = ui_wrap(d, strlen(d), w - 13, &lines);
+        for (int r = 0; r < n && y < y_end; r++, y++)
+            ui_put(stdscr, y, x + (r == 0 ? indent : 13), d + lines[r].start, lines[r].end - lines[r].start,
+                   w - 13, A_NORMAL);
+        if (n >= 0)
+            free(lines);
     }
     return y;
 }
 
 void ui_help_draw(ui_app *a)
 {
-    int w = COLS - 4 < 96 ? COLS - 4 : 96;
+    int w = COLS < 100 ? COLS : 96;
     int h = LINES - 2;
     int x0 = (COLS - w) / 2, y0 = 1;
     for (int r = 0; r < h; r++)
@@ -101,12 +102,8 @@ void ui_help_draw(ui_app *a)
     case UI_SCR_STATS: screen_help = stats_help; break;
     }
     y = draw_pairs(screen_help, y, x, iw, end);
-    if (a->screen == UI_SCR_ASK || a->screen == UI_SCR_PICKER)
-        y = draw_pairs(quiz_help, y, x, iw, end);
-    if (y + 1 < end) {
-        ui_puts(stdscr, ++y, x, "Everywhere", iw, ui_attr(UI_R_TITLE));
+    if (y + 1 < end)
         y = draw_pairs(global_help, y + 1, x, iw, end);
-    }
     /* where things are */
     if (y + 1 < end) {
         y++;

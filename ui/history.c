@@ -108,27 +108,31 @@ static const qt_session_info *selected(const ui_history_state *h)
     return &h->sessions[h->n - 1 - (size_t)h->sel];
 }
 
-/* "name 50% name 75%": names cut to fit width columns when needed. */
+/* "name 50%  name 75%" in width columns: names are cut, then the percent
+ * signs and double spaces go, as far as needed. */
 static void em_list(const qt_session_info *si, int width, char *out, size_t size)
 {
-    for (int cut = 64; cut >= 3; cut = cut > 12 ? 12 : cut - 1) {
-        size_t n = 0;
-        out[0] = '\0';
-        for (size_t m = 0; m < si->n_models && n < size; m++) {
-            const qt_model_em *me = &si->models[m];
-            char em[16];
-            if (me->n_scored > 0)
-                snprintf(em, sizeof em, "%.0f%%", me->em);
-            else
-                snprintf(em, sizeof em, "-");
-            int fw;
-            size_t fit = ui_text_fit(me->name, strlen(me->name), cut, &fw);
-            n += (size_t)snprintf(out + n, size - n, "%s%.*s %s", m ? "  " : "", (int)fit, me->name, em);
+    for (int terse = 0; terse < 2; terse++) {
+        for (int cut = 64; cut >= 3; cut = cut > 12 ? 12 : cut - 1) {
+            size_t n = 0;
+            out[0] = '\0';
+            for (size_t m = 0; m < si->n_models && n < size; m++) {
+                const qt_model_em *me = &si->models[m];
+                char em[16];
+                if (me->n_scored > 0)
+                    snprintf(em, sizeof em, "%.0f%s", me->em, terse ? "" : "%");
+                else
+                    snprintf(em, sizeof em, "-");
+                int fw;
+                size_t fit = ui_text_fit(me->name, strlen(me->name), cut, &fw);
+                n += (size_t)snprintf(out + n, size - n, "%s%.*s %s", m ? (terse ? " " : "  ") : "", (int)fit,
+                                      me->name, em);
+            }
+            if (si->n_models == 0)
+                snprintf(out, size, "-");
+            if (ui_text_width(out, strlen(out)) <= width)
+                return;
         }
-        if (si->n_models == 0)
-            snprintf(out, size, "-");
-        if (ui_text_width(out, strlen(out)) <= width)
-            return;
     }
 }
 

@@ -6,6 +6,16 @@ libqaterm_a_SOURCES += \
 	ui/theme.c ui/config.c ui/record.c ui/bench.c ui/fake_model.c
 # tmux-driven end-to-end tests (they skip when tmux is missing)
 TESTS += tests/cli/tui_basic.sh tests/cli/tui_paste.sh tests/cli/tui_quiz.sh \
-	tests/cli/tui_crash.sh tests/cli/tui_fake.sh
+	tests/cli/tui_crash.sh tests/cli/tui_fake.sh tests/cli/tui_terms.sh \
+	tests/cli/tui_more.sh
 EXTRA_DIST += tests/cli/tui_lib.sh tests/cli/tui_basic.sh tests/cli/tui_paste.sh \
-	tests/cli/tui_quiz.sh tests/cli/tui_crash.sh tests/cli/tui_fake.sh
+	tests/cli/tui_quiz.sh tests/cli/tui_crash.sh tests/cli/tui_fake.sh tests/cli/tui_terms.sh \
+	tests/cli/tui_more.sh
+# UTF-8 widths, wrapping, the line editor and the configuration file
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_ui_text
+TESTS += tests/unit/test_ui_text
+tests_unit_test_ui_text_SOURCES = tests/unit/test_ui_text.c
+tests_unit_test_ui_text_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_ui_text_LDADD = $(CMOCKA_TEST_LDADD)
+endif

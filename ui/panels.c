@@ -59,8 +59,8 @@ static void grid(int n, int width, int *cols, int *rows)
 static int panel_rows(int rows, int avail)
 {
     if (rows * PANEL_ROWS <= avail) {
-        int extra = 0; /* longer answers when the passage keeps ten rows */
-        while (extra < 2 && avail - rows * (PANEL_ROWS + extra + 1) >= 10)
+        int extra = 0; /* longer answers and details when the passage keeps ten rows */
+        while (extra < 5 && avail - rows * (PANEL_ROWS + extra + 1) >= 10)
             extra++;
         return PANEL_ROWS + extra;
     }
@@ -187,6 +187,34 @@ static void draw_bar(double value, double max, int y, int x, int w, attr_t at)
         ui_puts(stdscr, y, x + i, i < fill ? g->bar_full : g->bar_empty, 1, i < fill ? at : ui_attr(UI_R_DIM));
 }
 
+/* For researchers, when the panel has rows to spare: the span, the raw
+ * score, and the checkpoint's size. */
+static void draw_details(ui_app *a, const panel_ref *p, int y, int y_end, int x, int w)
+{
+    const qt_qa_answer *an = &p->r->ans;
+    const qt_model *m = a->slots[p->slot].model;
+    attr_t dim = ui_attr(UI_R_DIM);
+    if (y < y_end) {
+        if (an->has_answer && an->char_start >= 0)
+            ui_printf(stdscr, y++, x, w, dim, "span: characters %ld-%ld", an->char_start, an->char_end);
+        else if (an->best_text && an->best_text[0] && an->best_char_start >= 0)
+            ui_printf(stdscr, y++, x, w, dim, "best span: characters %ld-%ld", an->best_char_start,
+                      an->best_char_end);
+        else
+            ui_puts(stdscr, y++, x, "span: none", w, dim);
+    }
+    if (y < y_end && !isnan(an->score))
+        ui_printf(stdscr, y++, x, w, dim, "score %.3g", an->score);
+    if (y < y_end && m && (m->info.n_params > 0 || m->info.bytes_on_disk > 0)) {
+        char params[32] = "", bytes[32] = "";
+        if (m->info.n_params > 0)
+            snprintf(params, sizeof params, "%.1fM parameters", m->info.n_params / 1e6);
+        if (m->info.bytes_on_disk > 0)
+            snprintf(bytes, sizeof bytes, "%.1f MB on disk", m->info.bytes_on_disk / 1e6);
+        ui_printf(stdscr, y++, x, w, dim, "%s%s%s", params, params[0] && bytes[0] ? ", " : "", bytes);
+    }
+}
+
 static void draw_panel(ui_app *a, const panel_ref *p, double max_ms, int y, int x, int w, int h)
 {
     const ui_ask_state *s = a->ask;
@@ -197,7 +225,7 @@ static void draw_panel(ui_app *a, const panel_ref *p, double max_ms, int y, int 
     if (h < 2)
         return;
     int compact = h < PANEL_ROWS;
-    int max_rows = compact ? 1 : h - 4;
+    int max_rows = compact ? 1 : h - 4 > 3 ? 3 : h - 4;
     int y_ans = y + 1;
     int human = p->slot == PANEL_HUMAN;
 
@@ -280,6 +308,8 @@ static void draw_panel(ui_app *a, const panel_ref *p, double max_ms, int y, int 
         }
     }
     draw_badges(r, s->gold != NULL, y_badge, cx, compact ? cw - 10 : cw);
+    if (!compact && !human)
+        draw_details(a, p, y_badge + 1, y + h, cx, cw);
 }
 
 static void draw_empty(ui_app *a, int y, int h)

@@ -205,14 +205,14 @@ int ui_worker_fd(const ui_worker *w)
 static int enqueue(ui_worker *w, job *j)
 {
     pthread_mutex_lock(&w->lock);
-    j->id = ++w->next_id;
+    int id = j->id = ++w->next_id; /* the worker may free j once we unlock */
     job **tail = &w->jobs;
     while (*tail)
         tail = &(*tail)->next;
     *tail = j;
     pthread_cond_signal(&w->wake);
     pthread_mutex_unlock(&w->lock);
-    return j->id;
+    return id;
 }
 
 int ui_worker_load(ui_worker *w, char dirs[][4096], int n)

@@ -10,5 +10,10 @@ const qt_command qt_commands[] = {
     {"history", cmd_history, "[show ID | export --format csv|json|squad] [--db PATH]", "list, show or export recorded sessions"},
     {"score", cmd_score, "DATA.json PRED.json [--na-prob FILE] [--na-prob-thresh T]", "score predictions with the official SQuAD 2.0 rules"},
     {"tokenize", cmd_tokenize, "--tokenizer FILE|DIR [--offsets] [--byte-offsets]", "print the token ids (and offsets) of each line of standard input"},
+    {"ask", cmd_ask, "[--model DIR ...] --context FILE|- --question TEXT [--json] [--always-answer]", "answer a question about a text with one or more models"},
+    {"predict", cmd_predict, "--model DIR --data FILE --out PRED.json [--na-prob-out FILE] [--always-answer] [--limit N]", "answer every question of a SQuAD file into an official predictions file"},
+    {"bench", cmd_bench, "--model DIR [--iters N] [--lengths N,N,...]", "time one window per length: latency, tokens/s, share of sgemm peak, peak RSS"},
+    {"train", cmd_train, "--arch bert|t5|lstm|mamba --config FILE --out DIR [--resume]", "train a model on SQuAD (checkpoints, resume, evaluation)"},
+    {"tune-threshold", cmd_tune_threshold, "--model DIR --data FILE [--split a1|a2|all]", "tune a model's no-answer threshold for EM and write it to its config.json"},
     {NULL, NULL, NULL, NULL},
 };

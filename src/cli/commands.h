@@ -21,6 +21,11 @@ int cmd_data(int argc, char **argv);
 int cmd_history(int argc, char **argv);
 int cmd_score(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
+int cmd_train(int argc, char **argv);
+int cmd_tune_threshold(int argc, char **argv);
+int cmd_ask(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+int cmd_bench(int argc, char **argv);
 
 /* Exit statuses shared by all commands. */
 enum { QT_EXIT_OK = 0, QT_EXIT_FAIL = 1, QT_EXIT_USAGE = 2 };

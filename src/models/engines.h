@@ -17,4 +17,9 @@ typedef struct qt_engine {
 /* The table in model.c, ended by a NULL model_type. */
 extern const qt_engine qt_engines[];
 
+qt_model *qt_mamba_load(const char *dir, const cJSON *config, qt_err *e);
+qt_model *qt_bert_load(const char *dir, const cJSON *config, qt_err *e);
+qt_model *qt_roberta_load(const char *dir, const cJSON *config, qt_err *e);
+qt_model *qt_bilstm_load(const char *dir, const cJSON *config, qt_err *e);
+
 #endif

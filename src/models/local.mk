@@ -2,3 +2,57 @@
 libqaterm_a_SOURCES += src/models/model.c src/models/model.h src/models/engines.h
 # Hugging Face checkpoint directories (config.json + safetensors shards)
 libqaterm_a_SOURCES += src/models/checkpoint.c src/models/checkpoint.h
+# Mamba (selective state space) engine: span head and generative QA
+libqaterm_a_SOURCES += src/models/mamba.c src/models/mamba.h src/models/mamba_qa.c src/models/mamba_internal.h
+# BERT / RoBERTa extractive QA engine (tests/ref/bert_ref.py makes its fixtures)
+libqaterm_a_SOURCES += src/models/bert.c src/models/bert.h
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_bert
+TESTS += tests/unit/test_bert
+tests_unit_test_bert_SOURCES = tests/unit/test_bert.c
+tests_unit_test_bert_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_bert_LDADD = $(CMOCKA_TEST_LDADD)
+endif
+EXTRA_DIST += tests/ref/bert_ref.py tests/ref/make_bert_base.py tests/ref/bench_torch.py \
+	tests/fixtures/bert/config.json tests/fixtures/bert/model.safetensors \
+	tests/fixtures/bert/vocab.txt tests/fixtures/bert/tokenizer_config.json \
+	tests/fixtures/bert/ctx_short.txt tests/fixtures/bert/ctx_long.txt \
+	tests/fixtures/bert/expected.json tests/fixtures/bert/squad.json \
+	tests/fixtures/roberta/config.json tests/fixtures/roberta/model.safetensors \
+	tests/fixtures/roberta/tokenizer.json \
+	tests/fixtures/roberta/ctx_short.txt tests/fixtures/roberta/ctx_long.txt \
+	tests/fixtures/roberta/expected.json tests/fixtures/roberta/squad.json
+# BiLSTM reader (qaterm_bilstm): forward, backward, loss; tests/ref/bilstm_ref.py makes its fixtures
+libqaterm_a_SOURCES += src/models/bilstm.c src/models/bilstm.h src/models/bilstm_internal.h \
+	src/models/bilstm_forward.c src/models/bilstm_backward.c
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_bilstm
+TESTS += tests/unit/test_bilstm
+tests_unit_test_bilstm_SOURCES = tests/unit/test_bilstm.c tests/unit/gradcheck.h
+tests_unit_test_bilstm_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_bilstm_LDADD = $(CMOCKA_TEST_LDADD)
+check_PROGRAMS += tests/unit/test_bilstm_grad
+TESTS += tests/unit/test_bilstm_grad
+tests_unit_test_bilstm_grad_SOURCES = tests/unit/test_bilstm_grad.c tests/unit/gradcheck.h
+tests_unit_test_bilstm_grad_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_bilstm_grad_LDADD = $(CMOCKA_TEST_LDADD)
+endif
+EXTRA_DIST += docs/bilstm.md tests/ref/bilstm_ref.py \
+	tests/fixtures/bilstm/tiny/config.json tests/fixtures/bilstm/tiny/model.safetensors \
+	tests/fixtures/bilstm/tiny/vocab.txt tests/fixtures/bilstm/tiny/expected.json \
+	tests/fixtures/bilstm/plain/config.json tests/fixtures/bilstm/plain/model.safetensors \
+	tests/fixtures/bilstm/plain/vocab.txt tests/fixtures/bilstm/plain/expected.json \
+	tests/fixtures/bilstm/words.json
+# Mamba tests (tests/ref/mamba_ref.py makes the fixtures; make_mamba_130m.py a bench model)
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_mamba
+TESTS += tests/unit/test_mamba
+tests_unit_test_mamba_SOURCES = tests/unit/test_mamba.c
+tests_unit_test_mamba_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_mamba_LDADD = $(CMOCKA_TEST_LDADD)
+endif
+EXTRA_DIST += tests/ref/mamba_ref.py tests/ref/make_mamba_130m.py tests/fixtures/mamba/expected.json \
+	tests/fixtures/mamba/span/config.json tests/fixtures/mamba/span/model.safetensors \
+	tests/fixtures/mamba/span/tokenizer.json \
+	tests/fixtures/mamba/lm/config.json tests/fixtures/mamba/lm/model.safetensors \
+	tests/fixtures/mamba/lm/tokenizer.json

@@ -14,6 +14,10 @@
 
 /* One line per engine; the architecture files define the loaders. */
 const qt_engine qt_engines[] = {
+    {"mamba", qt_mamba_load},
+    {"bert", qt_bert_load},
+    {"roberta", qt_roberta_load},
+    {"qaterm_bilstm", qt_bilstm_load},
     {NULL, NULL},
 };
 

@@ -35,6 +35,13 @@ typedef struct qt_model_ops {
      * *m->cancel between windows/layers/steps and fail with "cancelled". */
     int (*answer)(qt_model *m, const char *question, const char *context, qt_qa_answer *out, qt_err *e);
     void (*free)(qt_model *m);
+    /* Optional, for `qaterm bench` (NULL: not supported). forward_tokens runs
+     * the network once over one window of seq_len synthetic tokens; flops is
+     * the floating-point operations of that window (multiply + add = 2);
+     * max_tokens is the most tokens a window may hold, 0 for no limit. */
+    int (*forward_tokens)(qt_model *m, int seq_len, qt_err *e);
+    double (*flops)(qt_model *m, int seq_len);
+    int (*max_tokens)(qt_model *m);
 } qt_model_ops;
 
 struct qt_model {

@@ -25,4 +25,20 @@ EXTRA_DIST += tests/cli/tokenize.sh tests/ref/tokenizers_ref.js \
 	tests/fixtures/tok/wp-cased/tokenizer_config.json \
 	tests/fixtures/tok/bpe-roberta/tokenizer.json tests/fixtures/tok/bpe-neox/tokenizer.json \
 	tests/fixtures/tok/probe-bert/tokenizer.json tests/fixtures/tok/probe-nfc/tokenizer.json \
-	tests/fixtures/tok/probe-nfkd-lower/tokenizer.json
+	tests/fixtures/tok/probe-nfkd-lower/tokenizer.json fuzz/tokenizer_json.dict
+# Word tokenizer and vocabulary of the BiLSTM reader
+libqaterm_a_SOURCES += src/tok/words.c src/tok/words.h
+# Unigram (SentencePiece) model, precompiled charsmap, Metaspace, decoders
+libqaterm_a_SOURCES += src/tok/unigram.h src/tok/unigram.c src/tok/charsmap.c src/tok/tok_decode.c
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_unigram
+TESTS += tests/unit/test_unigram
+tests_unit_test_unigram_SOURCES = tests/unit/test_unigram.c
+tests_unit_test_unigram_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_unigram_LDADD = $(CMOCKA_TEST_LDADD)
+endif
+TESTS += tests/cli/tokenize_unigram.sh
+EXTRA_DIST += tests/cli/tokenize_unigram.sh tests/ref/unigram_ref.py tests/ref/unigram_ref.js \
+	tests/fixtures/tok/unigram/tokenizer.json tests/fixtures/tok/unigram-bf/tokenizer.json \
+	tests/fixtures/tok/unigram.dev.gz tests/fixtures/tok/unigram-bf.dev.gz \
+	tests/fixtures/tok/unigram-tricky.json tests/fixtures/tok/unigram-probe.gz

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tok/tok_internal.h"
+#include "tok/unigram.h"
 
 void *qt_tok_xrealloc(void *p, size_t n)
 {
@@ -453,6 +454,12 @@ void qt_normalizer_apply(const qt_normalizer *nz, qt_nstr *ns)
     case QT_NORM_REPLACE:
         replace_text(ns, nz->text, nz->with);
         break;
+    case QT_NORM_PRECOMPILED:
+        qt_charsmap_normalize(nz->charsmap, ns);
+        break;
+    case QT_NORM_REPLACE_RUNS:
+        qt_tok_replace_runs(ns, nz->runs, nz->with);
+        break;
     case QT_NORM_SEQUENCE:
         for (size_t i = 0; i < nz->n_items; i++)
             qt_normalizer_apply(&nz->items[i], ns);
@@ -469,4 +476,6 @@ void qt_normalizer_free(qt_normalizer *nz)
     free(nz->items);
     free(nz->text);
     free(nz->with);
+    qt_charsmap_free(nz->charsmap);
+    free(nz->runs);
 }

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "tok/tok_internal.h"
+#include "tok/unigram.h"
 
 void qt_splits_clear(qt_splits *sp)
 {
@@ -232,6 +233,9 @@ void qt_pretok_apply(const qt_pretok *pt, qt_splits *sp, qt_splits *scratch)
         case QT_PRE_BYTE_LEVEL:
             split_byte_level(pt, &s->ns, scratch);
             break;
+        case QT_PRE_METASPACE:
+            qt_metaspace_pretok(pt->metaspace, &s->ns, scratch);
+            break;
         case QT_PRE_SEQUENCE:
             break;
         }
@@ -249,4 +253,5 @@ void qt_pretok_free(qt_pretok *pt)
     for (size_t i = 0; i < pt->n_items; i++)
         qt_pretok_free(&pt->items[i]);
     free(pt->items);
+    free(pt->metaspace);
 }

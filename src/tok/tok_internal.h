@@ -128,6 +128,8 @@ typedef enum qt_norm_kind {
     QT_NORM_STRIP,
     QT_NORM_PREPEND,
     QT_NORM_REPLACE,
+    QT_NORM_PRECOMPILED,  /* SentencePiece charsmap (tok/unigram.h) */
+    QT_NORM_REPLACE_RUNS, /* Replace with a run regex, e.g. " {2,}" */
     QT_NORM_SEQUENCE,
 } qt_norm_kind;
 
@@ -136,6 +138,8 @@ typedef struct qt_normalizer {
     bool clean_text, handle_cjk, strip_accents, lowercase; /* BERT */
     bool left, right;                                      /* Strip */
     char *text, *with;                                     /* Prepend text; Replace text -> with */
+    struct qt_charsmap *charsmap;                          /* Precompiled */
+    struct qt_tok_run_regex *runs;                         /* Replace runs -> with */
     struct qt_normalizer *items;                           /* Sequence */
     size_t n_items;
 } qt_normalizer;
@@ -149,12 +153,14 @@ typedef enum qt_pretok_kind {
     QT_PRE_BERT,
     QT_PRE_BYTE_LEVEL,
     QT_PRE_WHITESPACE_SPLIT,
+    QT_PRE_METASPACE,
     QT_PRE_SEQUENCE,
 } qt_pretok_kind;
 
 typedef struct qt_pretok {
     qt_pretok_kind kind;
     bool add_prefix_space, use_regex; /* ByteLevel */
+    struct qt_metaspace *metaspace;   /* Metaspace (tok/unigram.h) */
     struct qt_pretok *items;          /* Sequence */
     size_t n_items;
 } qt_pretok;
@@ -264,6 +270,7 @@ struct qt_tokenizer {
     qt_tok_model model;
     qt_normalizer *normalizer; /* NULL: none */
     qt_pretok *pretok;         /* NULL: none */
+    struct qt_tok_decoder *decoder; /* NULL: none (decode joins tokens with spaces) */
     qt_added_token *added;
     size_t n_added;
     bool any_raw_added, any_normalized_added;

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "tok/tok_internal.h"
+#include "tok/unigram.h"
 #include "util/json.h"
 
 #define JPATH_MAX 256
@@ -135,11 +136,29 @@ static int parse_normalizer(jctx *c, const cJSON *j, const char *jpath, qt_norma
             return -1;
         if (pattern && cJSON_IsObject(pattern) && cJSON_IsString(field(pattern, "String")))
             pat = field(pattern, "String")->valuestring;
+        if (!pat && with && cJSON_IsString(field(pattern, "Regex"))) {
+            nz->kind = QT_NORM_REPLACE_RUNS;
+            nz->runs = qt_tok_xcalloc(1, sizeof *nz->runs);
+            nz->with = qt_tok_xstrndup(with, strlen(with));
+            if (qt_tok_run_regex_parse(field(pattern, "Regex")->valuestring, nz->runs) != 0)
+                return qt_fail(c->e, "%s: at %s.pattern.Regex: unsupported regex \"%.60s\" (only runs of one "
+                               "character, such as \" {2,}\")", c->name, jpath, field(pattern, "Regex")->valuestring);
+            return 0;
+        }
         if (!pat || !with)
             return qt_fail(c->e, "%s: at %s: only Replace with a \"String\" pattern and a content is supported",
                            c->name, jpath);
         nz->text = qt_tok_xstrndup(pat, strlen(pat));
         nz->with = qt_tok_xstrndup(with, strlen(with));
+    } else if (strcmp(type, "Precompiled") == 0) {
+        const char *b64;
+        nz->kind = QT_NORM_PRECOMPILED;
+        if (get_str(c, j, "precompiled_charsmap", jpath, &b64) != 0)
+            return -1;
+        if (!b64)
+            return qt_fail(c->e, "%s: at %s: missing field 'precompiled_charsmap'", c->name, jpath);
+        if (qt_charsmap_from_base64(b64, &nz->charsmap, c->e) != 0)
+            return qt_fail_prefix(c->e, "%s: at %s.precompiled_charsmap", c->name, jpath);
     } else if (strcmp(type, "Sequence") == 0) {
         nz->kind = QT_NORM_SEQUENCE;
         const cJSON *items = field(j, "normalizers");
@@ -179,6 +198,11 @@ static int parse_pretok(jctx *c, const cJSON *j, const char *jpath, qt_pretok *p
         pt->kind = QT_PRE_BYTE_LEVEL;
         if (get_bool(c, j, "add_prefix_space", jpath, true, &pt->add_prefix_space) ||
             get_bool(c, j, "use_regex", jpath, true, &pt->use_regex))
+            return -1;
+    } else if (strcmp(type, "Metaspace") == 0) {
+        pt->kind = QT_PRE_METASPACE;
+        pt->metaspace = qt_tok_xcalloc(1, sizeof *pt->metaspace);
+        if (qt_metaspace_from_json(j, c->name, jpath, pt->metaspace, c->e) != 0)
             return -1;
     } else if (strcmp(type, "Sequence") == 0) {
         pt->kind = QT_PRE_SEQUENCE;
@@ -403,6 +427,8 @@ static int load_model(jctx *c, const cJSON *root, qt_tokenizer *t)
         return load_wordpiece(c, j, t);
     if (strcmp(type, "BPE") == 0)
         return load_bpe(c, j, t);
+    if (strcmp(type, "Unigram") == 0)
+        return qt_unigram_from_json(j, c->name, &t->model, c->e);
     return unsupported(c, "model", "model", type);
 }
 
@@ -471,7 +497,11 @@ static int load_added(jctx *c, const cJSON *root, qt_tokenizer *t)
 int qt_tokenizer_from_json(const char *name, const char *data, size_t len, qt_tokenizer **out, qt_err *e)
 {
     *out = NULL;
-    cJSON *root = qt_json_parse(name, data, len, e);
+    /* qt_json_parse quotes the text after an error as a C string: give it
+     * one that ends */
+    char *copy = qt_tok_xstrndup(data, len);
+    cJSON *root = qt_json_parse(name, copy, len, e);
+    free(copy);
     if (!root)
         return -1;
     jctx c = {name, e};
@@ -497,6 +527,9 @@ int qt_tokenizer_from_json(const char *name, const char *data, size_t len, qt_to
         rc = parse_post(&c, ppj, "post_processor", t, 0);
     if (rc == 0)
         rc = load_added(&c, root, t);
+    const cJSON *dj = field(root, "decoder");
+    if (rc == 0 && dj)
+        rc = qt_tok_decoder_from_json(dj, name, "decoder", &t->decoder, e);
     cJSON_Delete(root);
     if (rc != 0) {
         qt_tokenizer_free(t);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "tok/tok_internal.h"
+#include "tok/unigram.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/paths.h"
@@ -302,6 +303,7 @@ void qt_tokenizer_release(qt_tokenizer *t)
         free(t->added[i].match);
     }
     free(t->added);
+    qt_tok_decoder_free(t->decoder);
     qt_splits_free(&t->sp_a);
     qt_splits_free(&t->sp_b);
     free(t->pieces.v);

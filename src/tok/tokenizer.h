@@ -79,6 +79,15 @@ int32_t qt_tokenizer_token_to_id(const qt_tokenizer *t, const char *token);
 int32_t qt_tokenizer_vocab_size(const qt_tokenizer *t);
 
 const qt_tok_specials *qt_tokenizer_specials(const qt_tokenizer *t);
+
+/* Decodes ids to text as Hugging Face's Tokenizer.decode: the ids' token
+ * texts (unknown ids dropped; special tokens too when skip_special), then
+ * the tokenizer.json's decoder (Metaspace, ByteFallback, Fuse, Strip,
+ * Replace, ByteLevel, WordPiece, BPEDecoder, Sequence), or spaces between
+ * the tokens without one. *out is malloc'd. Fails for decoders this build
+ * cannot run. */
+int qt_tokenizer_decode(const qt_tokenizer *t, const int32_t *ids, size_t n, int skip_special, char **out,
+                        qt_err *e);
 qt_tok_model_type qt_tokenizer_model_type(const qt_tokenizer *t);
 
 #endif

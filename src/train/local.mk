@@ -1,1 +1,22 @@
-# src/train: sources and tests
+# src/train: the trainer (data pipeline, negatives, optimiser loop,
+# checkpoints, evaluation) and its commands.
+libqaterm_a_SOURCES += \
+	src/train/textscan.c src/train/textscan.h \
+	src/train/antonyms.c \
+	src/train/negatives.c src/train/negatives.h \
+	src/train/split.c src/train/split.h \
+	src/train/train.h src/train/config.c \
+	src/train/arch.h src/train/arch_lstm.c \
+	src/train/data.c src/train/data.h \
+	src/train/state.c src/train/state.h \
+	src/train/evaluate.c src/train/evaluate.h \
+	src/train/trainer.c \
+	src/cli/cmd_train.c src/cli/cmd_tune_threshold.c
+
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_negatives
+TESTS += tests/unit/test_negatives
+tests_unit_test_negatives_SOURCES = tests/unit/test_negatives.c
+tests_unit_test_negatives_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_negatives_LDADD = $(CMOCKA_TEST_LDADD)
+endif

@@ -24,8 +24,14 @@ int qt_fail_prefix(qt_err *e, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(e->msg, sizeof e->msg, fmt, ap);
     va_end(ap);
-    if (n >= 0 && (size_t)n < sizeof e->msg)
-        snprintf(e->msg + n, sizeof e->msg - (size_t)n, ": %s", old);
+    /* Append ": old" by hand: snprintf with %s here trips gcc's truncation warning. */
+    size_t at = n < 0 ? 0 : (size_t)n;
+    for (const char *p = ": "; *p && at + 1 < sizeof e->msg; p++)
+        e->msg[at++] = *p;
+    for (const char *p = old; *p && at + 1 < sizeof e->msg; p++)
+        e->msg[at++] = *p;
+    if (at < sizeof e->msg)
+        e->msg[at] = '\0';
     return -1;
 }
 

@@ -103,6 +103,20 @@ cJSON *qt_json_parse(const char *name, const char *data, size_t len, qt_err *e)
     return qt_json_parse_slice(name, data, len, 0, len, e);
 }
 
+/* Up to 20 bytes of text for an error message, kept on one line and cut at
+ * a character boundary. */
+static void snippet(char *out, size_t cap, const char *s, size_t n)
+{
+    size_t len = n < 20 ? n : 20;
+    if (len >= cap)
+        len = cap - 1;
+    while (len > 0 && len < n && ((unsigned char)s[len] & 0xC0) == 0x80)
+        len--;
+    for (size_t i = 0; i < len; i++)
+        out[i] = (unsigned char)s[i] < 0x20 ? ' ' : s[i];
+    out[len] = '\0';
+}
+
 cJSON *qt_json_parse_slice(const char *name, const char *data, size_t len, size_t a, size_t b, qt_err *e)
 {
     const char *end = NULL;
@@ -122,8 +136,10 @@ cJSON *qt_json_parse_slice(const char *name, const char *data, size_t len, size_
                         name, off, line, col);
         } else {
             qt_json_line_col(data, off, &line, &col);
-            qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON near '%.20s'", name, off,
-                    line, col, data + off);
+            char near[32];
+            snippet(near, sizeof near, data + off, b - off);
+            qt_fail(e, "%s: byte offset %zu (line %zu, column %zu): invalid JSON near '%s'", name, off,
+                    line, col, near);
         }
         return NULL;
     }

@@ -25,7 +25,7 @@ tui_check "Enter opens the ask screen on the paragraph" "Ask ● Skerry Point Li
 tui_keys Tab
 tui_check "Tab lists the passage's own questions" "This passage's questions \(7\)"
 tui_keys Enter
-tui_check "picking a question shows its gold answers" "Gold: 112 \| the 112 steps"
+tui_check "picking a question shows its gold answers" "Gold: 112 \| the 112 steps" "$TUI_TIMEOUT"
 
 if [ "$N" -gt 0 ]; then
     if tui_wait_count " EM [01] " "$N" "$TUI_TIMEOUT"; then ok "$N panels with EM/F1 badges"; else fail "EM badges"; diag "$(cat "$TMP/screen")"; fi

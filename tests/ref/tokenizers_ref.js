@@ -288,7 +288,8 @@ async function cmdExpect(squadDir, outDir) {
   if (last[1] !== 4) throw new Error(`offsets are not code points: ${JSON.stringify(chk.getOffsets())}`);
 
   const texts = devTexts(squadDir);
-  const tricky = TRICKY.map((text) => ({ text }));
+  // hex: the UTF-8 bytes, for readers whose JSON strings stop at a NUL
+  const tricky = TRICKY.map((text) => ({ text, hex: Buffer.from(text, 'utf8').toString('hex') }));
   for (const name of fixtureNames(outDir)) {
     const tok = tk.Tokenizer.fromFile(path.join(outDir, name, 'tokenizer.json'));
     if (!name.startsWith('probe-')) {

@@ -1,0 +1,85 @@
+#!/bin/sh
+# qaterm ask on the tiny BERT and RoBERTa fixtures (tests/ref/bert_ref.py):
+# one model, several side by side, --json, --always-answer, standard input,
+# and one clear line for every kind of bad input. The answers below are the
+# PyTorch reference's (tests/fixtures/*/expected.json); regenerating the
+# fixtures changes them.
+. "${QATERM_SRCDIR:-.}/tests/lib.sh"
+B=$QATERM_SRCDIR/tests/fixtures/bert
+R=$QATERM_SRCDIR/tests/fixtures/roberta
+Q_YES="What do farmers bring to the fair every spring?" # bert answers 'and f'
+Q_NO="Where does the Amber River reach the sea?"        # bert: no answer, best 'ws south f'
+
+# ---- one model --------------------------------------------------------------
+"$QATERM" ask --model "$B" --context "$B/ctx_short.txt" --question "$Q_YES" >"$TMP/out" 2>"$TMP/err"
+if [ $? -eq 0 ] && [ "$(sed -n 1p "$TMP/out")" = "and f" ] &&
+    sed -n 2p "$TMP/out" | grep -Eq '^\(tiny-bert: confidence 0\.[0-9]{3}, no-answer probability 0\.[0-9]{3}, [0-9.]+ ms\)$' &&
+    [ ! -s "$TMP/err" ]; then
+    ok "answer, then confidence line"
+else
+    fail "answer, then confidence line"; diag "$(cat "$TMP/out" "$TMP/err")"
+fi
+
+"$QATERM" ask --model "$B" --context "$B/ctx_short.txt" --question "$Q_NO" >"$TMP/out" 2>&1
+if [ "$(sed -n 1p "$TMP/out")" = "no answer" ]; then ok "no answer"; else fail "no answer"; diag "$(cat "$TMP/out")"; fi
+
+"$QATERM" ask --model "$B" --context "$B/ctx_short.txt" --question "$Q_NO" --always-answer >"$TMP/out" 2>&1
+if [ "$(sed -n 1p "$TMP/out")" = "ws south f" ] && grep -q "below the no-answer threshold" "$TMP/out"; then
+    ok "--always-answer shows the best span"
+else
+    fail "--always-answer shows the best span"; diag "$(cat "$TMP/out")"
+fi
+
+"$QATERM" ask --model "$B" --context - --question "  $Q_YES" <"$B/ctx_short.txt" >"$TMP/out" 2>&1
+if [ "$(sed -n 1p "$TMP/out")" = "and f" ]; then ok "context from standard input"; else fail "context from standard input"; diag "$(cat "$TMP/out")"; fi
+
+# the long context: several windows
+"$QATERM" ask --model "$R" --context "$R/ctx_long.txt" --question "Who founded the city of Norhaven?" >"$TMP/out" 2>&1
+if [ "$(sed -n 1p "$TMP/out")" = "grew from 1100 people to more than 7400 during" ]; then
+    ok "roberta, long context"
+else
+    fail "roberta, long context"; diag "$(cat "$TMP/out")"
+fi
+
+# ---- several models ---------------------------------------------------------
+"$QATERM" ask --model "$B" --model "$R" --context "$B/ctx_short.txt" --question "$Q_NO" >"$TMP/out" 2>&1
+if [ "$(wc -l <"$TMP/out")" -eq 3 ] &&
+    sed -n 1p "$TMP/out" | grep -Eq '^model +answer +confidence +no-answer +latency ms$' &&
+    sed -n 2p "$TMP/out" | grep -Eq '^tiny-bert +no answer +0\.[0-9]{3} +0\.[0-9]{3} +[0-9]+\.[0-9]$' &&
+    sed -n 3p "$TMP/out" | grep -Eq '^tiny-roberta +no answer +0\.[0-9]{3} +0\.[0-9]{3} +[0-9]+\.[0-9]$'; then
+    ok "side-by-side table"
+else
+    fail "side-by-side table"; diag "$(cat "$TMP/out")"
+fi
+
+"$QATERM" ask --model "$B" --model "$R" --context "$B/ctx_short.txt" --question "$Q_YES" --json >"$TMP/out" 2>&1
+if [ "$(head -c 1 "$TMP/out")" = "[" ] && [ "$(grep -c '"model":' "$TMP/out")" -eq 2 ] &&
+    grep -Eq '"answer":[[:space:]]+"and f"' "$TMP/out" &&
+    grep -Eq '"has_answer":[[:space:]]+true' "$TMP/out" &&
+    grep -Eq '"no_answer_prob":[[:space:]]+0\.' "$TMP/out" &&
+    grep -q '"latency_ms":' "$TMP/out" && grep -q '"best_text":' "$TMP/out"; then
+    ok "--json: an array of objects"
+else
+    fail "--json: an array of objects"; diag "$(cat "$TMP/out")"
+fi
+
+# ---- bad input: one line, exit 1 or 2 -----------------------------------------
+check_error "no question" "--question TEXT is required" "$QATERM" ask --model "$B" --context "$B/ctx_short.txt"
+check_error "empty question" "the question is empty" "$QATERM" ask --model "$B" --context "$B/ctx_short.txt" --question "  "
+check_error "no context" "--context FILE" "$QATERM" ask --model "$B" --question "Who?"
+check_error "missing context file" "nope\.txt" "$QATERM" ask --model "$B" --context "$TMP/nope.txt" --question "Who?"
+check_error "missing model dir" "$TMP/nomodel: not a model directory" "$QATERM" ask --model "$TMP/nomodel" --context "$B/ctx_short.txt" --question "Who?"
+check_error "unknown option" "unknown option '--bogus'" "$QATERM" ask --bogus
+mkdir -p "$TMP/bad"
+cp "$B/config.json" "$B/vocab.txt" "$TMP/bad/"
+printf 'not a safetensors file at all' >"$TMP/bad/model.safetensors"
+check_error "bad checkpoint" "bad/model.safetensors" "$QATERM" ask --model "$TMP/bad" --context "$B/ctx_short.txt" --question "Who?"
+mkdir -p "$TMP/badtype"
+sed 's/"model_type": "bert"/"model_type": "gpt9"/' "$B/config.json" >"$TMP/badtype/config.json"
+check_error "unknown model_type" "model_type 'gpt9' is not supported" "$QATERM" ask --model "$TMP/badtype" --context "$B/ctx_short.txt" --question "Who?"
+"$QATERM" ask --model "$TMP/nomodel" --context "$B/ctx_short.txt" --question "Who?" >/dev/null 2>&1
+[ $? -eq 1 ] && ok "missing model: exit 1" || fail "missing model: exit 1"
+"$QATERM" ask --model "$B" --context "$B/ctx_short.txt" >/dev/null 2>&1
+[ $? -eq 2 ] && ok "usage error: exit 2" || fail "usage error: exit 2"
+
+done_testing
