@@ -41,4 +41,7 @@ target() {
 target safetensors src/nn/safetensors.c src/nn/safetensors_write.c src/util/half.c
 target tokenizer_json src/tok/tokenizer.c src/tok/tok_json.c src/tok/vocab_txt.c src/tok/nstr.c \
     src/tok/tok_unicode.c src/tok/pretok.c src/tok/added.c src/tok/vocab.c src/tok/wordpiece.c src/tok/bpe.c \
-    src/util/paths.c
+    src/tok/unigram.c src/tok/charsmap.c src/tok/tok_decode.c src/util/paths.c
+target unigram_json src/tok/tokenizer.c src/tok/tok_json.c src/tok/vocab_txt.c src/tok/nstr.c \
+    src/tok/tok_unicode.c src/tok/pretok.c src/tok/added.c src/tok/vocab.c src/tok/wordpiece.c src/tok/bpe.c \
+    src/tok/unigram.c src/tok/charsmap.c src/tok/tok_decode.c src/util/paths.c

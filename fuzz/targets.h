@@ -4,3 +4,4 @@
  * src/nn/local.mk, and commit seeds under fuzz/corpus/NAME/. */
 QT_FUZZ_TARGET(safetensors)
 QT_FUZZ_TARGET(tokenizer_json)
+QT_FUZZ_TARGET(unigram_json)

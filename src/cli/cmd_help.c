@@ -15,7 +15,9 @@ int cmd_help(int argc, char **argv)
         fprintf(stderr, "qaterm: unknown command '%s' (try 'qaterm help')\n", argv[1]);
         return QT_EXIT_USAGE;
     }
-    printf("usage: qaterm COMMAND [ARGS]\n\ncommands:\n");
+    printf("usage: qaterm [--data FILE] [--model DIR]... [--db PATH] [--quiz] [--config FILE]\n"
+           "         opens the interactive workbench (the bundled demo passages by default)\n"
+           "       qaterm COMMAND [ARGS]\n\ncommands:\n");
     for (const qt_command *c = qt_commands; c->name; c++)
         printf("  %-10s %s\n", c->name, c->summary);
     printf("\n'qaterm help COMMAND' shows a command's usage; 'man qaterm' has the details.\n");

@@ -4,10 +4,12 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
 #include "train/evaluate.h"
 #include "train/split.h"
+#include "util/file.h"
 
 static const char tune_usage[] =
     "usage: qaterm tune-threshold --model DIR --data FILE [--split a1|a2|all] [--threads N] [--dry-run]\n";
@@ -99,4 +101,53 @@ int cmd_tune_threshold(int argc, char **argv)
     qt_eval_preds_free(preds, s.n_questions);
     qt_squad_free(&s);
     return rc;
+}
+
+/* qaterm dev-split: writes the articles of one dev-a split as a SQuAD file,
+ * so that predict and score report on exactly that split. */
+int cmd_dev_split(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, NULL, 'o'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *out = NULL;
+    int c;
+    optind = 1;
+    opterr = 0;
+    while ((c = getopt_long(argc, argv, ":o:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o':
+            out = optarg;
+            break;
+        case 'h':
+            fputs("usage: qaterm dev-split FILE a1|a2|all --out FILE\n", stdout);
+            return QT_EXIT_OK;
+        case ':':
+            qt_die_msg("dev-split: option %s needs a value", argv[optind - 1]);
+            return QT_EXIT_USAGE;
+        default:
+            qt_die_msg("dev-split: unknown option %s", argv[optind - 1]);
+            return QT_EXIT_USAGE;
+        }
+    }
+    if (argc - optind != 2 || !out) {
+        qt_die_msg("dev-split: expected FILE, a split (a1, a2 or all) and --out FILE");
+        return QT_EXIT_USAGE;
+    }
+    qt_err e = {{0}};
+    int first, count;
+    if (qt_dev_split_range(18, argv[optind + 1], &first, &count, &e) != 0) {
+        qt_err_print(&e);
+        return QT_EXIT_USAGE;
+    }
+    char *text = qt_squad_split_json(argv[optind], argv[optind + 1], &e);
+    if (!text || qt_write_file_atomic(out, text, strlen(text), &e) != 0) {
+        free(text);
+        qt_err_print(&e);
+        return QT_EXIT_FAIL;
+    }
+    free(text);
+    return QT_EXIT_OK;
 }

@@ -14,6 +14,7 @@ const qt_command qt_commands[] = {
     {"predict", cmd_predict, "--model DIR --data FILE --out PRED.json [--na-prob-out FILE] [--always-answer] [--limit N]", "answer every question of a SQuAD file into an official predictions file"},
     {"bench", cmd_bench, "--model DIR [--iters N] [--lengths N,N,...]", "time one window per length: latency, tokens/s, share of sgemm peak, peak RSS"},
     {"train", cmd_train, "--arch bert|t5|lstm|mamba --config FILE --out DIR [--resume]", "train a model on SQuAD (checkpoints, resume, evaluation)"},
+    {"dev-split", cmd_dev_split, "FILE a1|a2|all --out FILE", "write one dev-a split (first or last 9 articles) as a SQuAD file"},
     {"tune-threshold", cmd_tune_threshold, "--model DIR --data FILE [--split a1|a2|all]", "tune a model's no-answer threshold for EM and write it to its config.json"},
     {NULL, NULL, NULL, NULL},
 };

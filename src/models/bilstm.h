@@ -196,8 +196,8 @@ size_t qt_bilstm_word_key(const qt_bilstm_config *c, const char *word, size_t le
 /* B examples padded to c_len (Tc >= 1) and q_len (Tq >= 1) words. */
 typedef struct qt_bilstm_batch {
     int batch, c_len, q_len;
-    const int32_t *c_ids, *q_ids;     /* [B, Tc], [B, Tq] (anything at padding) */
-    const int32_t *c_chars, *q_chars; /* [B, Tc, W], [B, Tq, W]; NULL without the char CNN */
+    const int32_t *c_ids, *q_ids;     /* [B, Tc], [B, Tq]; valid ids everywhere ([PAD] = 0 at padding) */
+    const int32_t *c_chars, *q_chars; /* [B, Tc, W], [B, Tq, W] (0 pads); NULL without the char CNN */
     const float *c_em, *q_em;         /* [B, Tc, 2], [B, Tq, 2]; NULL when exact match is off */
     const int32_t *c_lens, *q_lens;   /* [B] valid words, 0 <= len <= Tc / Tq */
 } qt_bilstm_batch;

@@ -2,6 +2,7 @@
  * activation the backward needs is carved from one arena; input
  * projections run as one sgemm over the whole batch and sequence, the
  * recurrences step by step (nn/lstm.c). */
+#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
@@ -9,6 +10,7 @@
 #include "nn/linear.h"
 #include "nn/lstm.h"
 #include "nn/ops.h"
+#include "nn/vecmath.h"
 
 static void carve_rnn(bl_carver *cv, qt_bilstm_rnn_acts *r, int layers, int in0, const bl_dims *d,
                       int T, int training)
@@ -190,6 +192,52 @@ static void concat_cols(float *out, int rows, int n, const float *const *parts, 
     }
 }
 
+/* qt_lstm_forward for a batch of one sequence of n valid steps, with the
+ * same outputs (gates, cells, out; zeros past n), but the recurrent product
+ * as one sgemv per step: sgemm with a single row repacks W_hh at every step,
+ * which costs as much as the product itself. This is what inference runs. */
+QT_VECTORIZE
+static void lstm_forward_one(const qt_lstm_dims *d, int n, float *out, float *gates, float *cells,
+                             const float *x, const float *w_ih, const float *w_hh,
+                             const float *b_ih, const float *b_hh)
+{
+    const int T = d->len, H = d->hidden, G = 4 * H, os = d->out_stride > 0 ? d->out_stride : H;
+    qt_linear_forward(gates, x, w_ih, b_ih, T, d->in, G);
+    if (b_hh)
+        qt_bias_add_forward(gates, b_hh, T, G);
+    memset(cells, 0, sizeof(float) * (size_t)T * H);
+    for (int t = 0; t < T; t++)
+        memset(out + (size_t)t * os, 0, sizeof(float) * (size_t)H);
+    const float *h_prev = NULL, *c_prev = NULL;
+    for (int s = 0; s < n; s++) {
+        int t = d->reverse ? n - 1 - s : s;
+        float *restrict g = gates + (size_t)t * G;
+        if (h_prev)
+            cblas_sgemv(CblasRowMajor, CblasNoTrans, G, H, 1.0f, w_hh, H, h_prev, 1, 1.0f, g, 1);
+        float *restrict c = cells + (size_t)t * H, *restrict h = out + (size_t)t * os;
+        /* simple loops, each with one kind of activation, vectorise */
+        for (int j = 0; j < 2 * H; j++) /* i, f */
+            g[j] = qt_sigmoid(g[j]);
+        for (int j = 2 * H; j < 3 * H; j++) /* g */
+            g[j] = qt_tanh(g[j]);
+        for (int j = 3 * H; j < 4 * H; j++) /* o */
+            g[j] = qt_sigmoid(g[j]);
+        const float *restrict gi = g, *restrict gf = g + H, *restrict gc = g + 2 * H;
+        const float *restrict go = g + 3 * H, *restrict cp = c_prev;
+        if (cp)
+            for (int j = 0; j < H; j++)
+                c[j] = gi[j] * gc[j] + gf[j] * cp[j];
+        else
+            for (int j = 0; j < H; j++)
+                c[j] = gi[j] * gc[j];
+        for (int j = 0; j < H; j++)
+            h[j] = go[j] * qt_tanh(c[j]);
+        h_prev = h, c_prev = c;
+    }
+    for (int t = n; t < T; t++)
+        memset(gates + (size_t)t * G, 0, sizeof(float) * (size_t)G);
+}
+
 static int rnn_forward(const qt_bilstm_rnn *rw, int layers, int in0, const bl_dims *d, int T,
                        const float *x, const int32_t *lens, qt_bilstm_rnn_acts *ra, float p,
                        int training, qt_rng *rng, float *scratch, volatile int *cancel, qt_err *e)
@@ -203,8 +251,14 @@ static int rnn_forward(const qt_bilstm_rnn *rw, int layers, int in0, const bl_di
         for (int dir = 0; dir < 2; dir++) {
             const qt_bilstm_lstm_dir *lw = &rw->layer[l][dir];
             qt_lstm_dims ld = {d->B, T, in, d->H, dir, d->H2};
-            qt_lstm_forward(&ld, ra->out[l] + dir * d->H, ra->gates[l][dir], ra->cells[l][dir],
-                            scratch, ra->in[l], lw->w_ih, lw->w_hh, lw->b_ih, lw->b_hh, lens);
+            if (d->B == 1)
+                lstm_forward_one(&ld, lens[0], ra->out[l] + dir * d->H, ra->gates[l][dir],
+                                 ra->cells[l][dir], ra->in[l], lw->w_ih, lw->w_hh, lw->b_ih,
+                                 lw->b_hh);
+            else
+                qt_lstm_forward(&ld, ra->out[l] + dir * d->H, ra->gates[l][dir],
+                                ra->cells[l][dir], scratch, ra->in[l], lw->w_ih, lw->w_hh,
+                                lw->b_ih, lw->b_hh, lens);
         }
         x = ra->out[l];
         if (cancel && *cancel)

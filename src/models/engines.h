@@ -21,5 +21,6 @@ qt_model *qt_mamba_load(const char *dir, const cJSON *config, qt_err *e);
 qt_model *qt_bert_load(const char *dir, const cJSON *config, qt_err *e);
 qt_model *qt_roberta_load(const char *dir, const cJSON *config, qt_err *e);
 qt_model *qt_bilstm_load(const char *dir, const cJSON *config, qt_err *e);
+qt_model *qt_t5_load(const char *dir, const cJSON *config, qt_err *e);
 
 #endif

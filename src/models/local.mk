@@ -56,3 +56,17 @@ EXTRA_DIST += tests/ref/mamba_ref.py tests/ref/make_mamba_130m.py tests/fixtures
 	tests/fixtures/mamba/span/tokenizer.json \
 	tests/fixtures/mamba/lm/config.json tests/fixtures/mamba/lm/model.safetensors \
 	tests/fixtures/mamba/lm/tokenizer.json
+# T5 (T5ForConditionalGeneration) generative QA; tests/ref/t5_ref.py makes its fixtures
+libqaterm_a_SOURCES += src/models/t5.c src/models/t5_forward.c src/models/t5_qa.c src/models/t5_internal.h
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_t5
+TESTS += tests/unit/test_t5
+tests_unit_test_t5_SOURCES = tests/unit/test_t5.c
+tests_unit_test_t5_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_t5_LDADD = $(CMOCKA_TEST_LDADD)
+endif
+EXTRA_DIST += tests/ref/t5_ref.py \
+	tests/fixtures/t5-relu/config.json tests/fixtures/t5-relu/model.safetensors \
+	tests/fixtures/t5-relu/tokenizer.json tests/fixtures/t5-relu/expected.json \
+	tests/fixtures/t5-gated/config.json tests/fixtures/t5-gated/model.safetensors \
+	tests/fixtures/t5-gated/tokenizer.json tests/fixtures/t5-gated/expected.json

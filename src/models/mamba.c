@@ -98,8 +98,12 @@ static int read_config(qt_mamba *mb, const cJSON *cfg, const char *path, qt_err 
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(cfg, "time_step_rank");
     if (!r || (cJSON_IsString(r) && strcmp(r->valuestring, "auto") == 0))
         mb->dt_rank = (mb->hidden + 15) / 16;
-    else if (cfg_int(cfg, "time_step_rank", -1, 1, 1 << 16, &mb->dt_rank, path, e))
-        return qt_fail_prefix(e, "(\"auto\" or a number)");
+    else if (!cJSON_IsNumber(r) || r->valuedouble != floor(r->valuedouble) || r->valuedouble < 1 ||
+             r->valuedouble > mb->d_inner)
+        return qt_fail(e, "%s: at $.time_step_rank: must be \"auto\" or an integer in [1, %d]", path,
+                       mb->d_inner);
+    else
+        mb->dt_rank = (int)r->valuedouble;
     const cJSON *act = cJSON_GetObjectItemCaseSensitive(cfg, "hidden_act");
     if (act && !(cJSON_IsString(act) && strcmp(act->valuestring, "silu") == 0))
         return qt_fail(e, "%s: at $.hidden_act: only \"silu\" is supported", path);
@@ -115,9 +119,10 @@ static int read_config(qt_mamba *mb, const cJSON *cfg, const char *path, qt_err 
         return qt_fail(e, "%s: at $.qaterm_qa_mode: \"%s\" is neither \"span\" nor \"generative\"",
                        path, mode->valuestring);
 
-    /* HF's default eos is 0 (<|endoftext|> in the GPT-NeoX vocabulary) */
-    int eos, sep;
-    if (cfg_int(cfg, "eos_token_id", 0, 0, mb->vocab - 1, &eos, path, e) ||
+    /* HF's default eos is 0 (<|endoftext|> in the GPT-NeoX vocabulary); null means the default */
+    int eos = 0, sep;
+    const cJSON *eos_item = cJSON_GetObjectItemCaseSensitive(cfg, "eos_token_id");
+    if ((eos_item && !cJSON_IsNull(eos_item) && cfg_int(cfg, "eos_token_id", 0, 0, mb->vocab - 1, &eos, path, e)) ||
         cfg_int(cfg, "qaterm_sep_token_id", eos, 0, mb->vocab - 1, &sep, path, e) ||
         cfg_int(cfg, "qaterm_max_new_tokens", QT_MAMBA_DEFAULT_MAX_NEW, 1, 4096, &mb->max_new, path, e))
         return -1;
@@ -156,8 +161,8 @@ static int load_layer(qt_mamba *mb, int l, int use_bias, int use_conv_bias, qt_e
 {
     qt_mamba_layer *L = &mb->layers[l];
     const size_t H = mb->hidden, D = mb->d_inner, N = mb->d_state, R = mb->dt_rank, K = mb->d_conv;
-    char n[160];
-#define NAME(s) (snprintf(n, sizeof n, "backbone.layers.%d.%s", l, s), n)
+    char name[160];
+#define NAME(s) (snprintf(name, sizeof name, "backbone.layers.%d.%s", l, s), name)
     const float *conv_w, *A_log;
     if (!(L->norm_w = need(mb, NAME("norm.weight"), 1, H, 0, 0, e)) ||
         !(L->in_w = need(mb, NAME("mixer.in_proj.weight"), 2, 2 * D, H, 0, e)) ||
@@ -181,8 +186,8 @@ static int load_layer(qt_mamba *mb, int l, int use_bias, int use_conv_bias, qt_e
         for (size_t j = 0; j < K; j++)
             L->conv_w[j * D + c] = conv_w[c * K + j];
     for (size_t d = 0; d < D; d++)
-        for (size_t n = 0; n < N; n++)
-            L->A[n * D + d] = -expf(A_log[d * N + n]);
+        for (size_t k = 0; k < N; k++)
+            L->A[k * D + d] = -expf(A_log[d * N + k]);
     return 0;
 }
 
@@ -213,9 +218,16 @@ static int load_weights(qt_mamba *mb, const cJSON *cfg, const char *path, qt_err
         if (!(mb->qa_w = need(mb, "qa_outputs.weight", 2, 2, H, 0, e)) ||
             maybe(mb, qt_ckpt_info(mb->ck, "qa_outputs.bias") != NULL, "qa_outputs.bias", 2, &mb->qa_b, e))
             return -1;
-        /* a span checkpoint may keep its language-model head: shape-checked, unused */
-        if (has_head && !need(mb, "lm_head.weight", 2, V, H, 0, e))
-            return -1;
+        /* a span checkpoint may keep its language-model head: shape-checked,
+         * not loaded (no F16 conversion of a table it never reads) */
+        const qt_st_tensor *t = qt_ckpt_info(mb->ck, "lm_head.weight");
+        if (t && (t->ndim != 2 || t->shape[0] != V || t->shape[1] != H)) {
+            char shape[64];
+            qt_shape_format(shape, sizeof shape, t->ndim, t->shape);
+            return qt_fail(e, "%s: tensor 'lm_head.weight' has shape %s, config implies [%zu,%zu]",
+                           qt_ckpt_dir(mb->ck), shape, V, H);
+        }
+        qt_ckpt_skip(mb->ck, "lm_head.weight");
     } else if (has_head || !tie) {
         if (!(mb->lm_head = need(mb, "lm_head.weight", 2, V, H, 0, e)))
             return -1;
@@ -298,6 +310,32 @@ static void conv_silu(float *restrict out, float *restrict state, const float *r
     }
 }
 
+/* dt = softplus(dt + bias) over [T, D], without libm so that it vectorises:
+ * softplus(v) = max(v, 0) + log(1 + u), u = exp(-|v|) in (0, 1], and
+ * log(1 + u) = 2 atanh(s), s = u / (2 + u) <= 1/3, by its series to s^15
+ * (relative error below 1e-7). */
+QT_VECTORIZE
+static void dt_softplus(float *restrict dt, const float *restrict bias, int T, int D)
+{
+    for (int t = 0; t < T; t++) {
+        float *restrict r = dt + (size_t)t * D;
+        for (int d = 0; d < D; d++) {
+            float v = r[d] + bias[d];
+            float u = qt_exp(-fabsf(v));
+            float s = u / (2.0f + u), s2 = s * s;
+            float p = 1.0f / 15;
+            p = p * s2 + 1.0f / 13;
+            p = p * s2 + 1.0f / 11;
+            p = p * s2 + 1.0f / 9;
+            p = p * s2 + 1.0f / 7;
+            p = p * s2 + 1.0f / 5;
+            p = p * s2 + 1.0f / 3;
+            p = p * s2 + 1.0f;
+            r[d] = (v > 0 ? v : 0.0f) + 2.0f * s * p;
+        }
+    }
+}
+
 /* The selective scan over T steps from the state h, with the D skip and
  * the SiLU(z) gate: for every channel d and state n,
  *   h[n, d] = exp(dt[d] A[n, d]) h[n, d] + dt[d] x[d] B[n]
@@ -361,8 +399,7 @@ static int forward_chunk(qt_model *m, const int32_t *ids, int T, qt_err *e)
         /* dt = softplus(dt_proj(first R columns of xdbl)) */
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, T, D, R, 1.0f, mb->xdbl, sd, L->dt_w, R,
                     0.0f, mb->dt, D);
-        qt_bias_add_forward(mb->dt, L->dt_b, T, D);
-        qt_softplus_forward(mb->dt, mb->dt, (size_t)T * D);
+        dt_softplus(mb->dt, L->dt_b, T, D);
         scan_gate(mb->y, ssm_state, mb->dx, mb->xc, mb->dt, mb->xdbl, sd, R, mb->xz, L->A, L->D, T, D, N);
         qt_linear_forward(mb->xn, mb->y, L->out_w, L->out_b, T, D, H);
         qt_add_forward(mb->h, mb->h, mb->xn, (size_t)T * H);
@@ -417,7 +454,6 @@ int qt_mamba_forward(qt_model *m, const int32_t *ids, int n, float *hidden, floa
 
 /* ------------------------------------------------------------ generation */
 
-/* Reads the prompt from the zero state; mb->logits gets the next-token logits. */
 int qt_mamba_prefill(qt_model *m, const int32_t *ids, int n, qt_err *e)
 {
     qt_mamba *mb = m->impl;
@@ -435,7 +471,6 @@ int qt_mamba_prefill(qt_model *m, const int32_t *ids, int n, qt_err *e)
     return 0;
 }
 
-/* One token through the model; mb->logits gets the next logits. */
 int qt_mamba_step(qt_model *m, int32_t id, qt_err *e)
 {
     qt_mamba *mb = m->impl;
@@ -482,10 +517,8 @@ static int32_t pick(const qt_mamba *mb, int restricted, int32_t banned)
     return best < 0 ? 0 : best;
 }
 
-/* Greedy decoding from the current logits and state. Stops after an eos or
- * a newline token (kept in out) or max_new tokens. *lp: sum of log-probs. */
 int qt_mamba_greedy(qt_model *m, int max_new, int first_banned, int32_t *out, int *n_out, double *lp,
-                  qt_err *e)
+                    qt_err *e)
 {
     qt_mamba *mb = m->impl;
     *n_out = 0;
@@ -566,12 +599,12 @@ static double mamba_flops(qt_model *m, int seq_len)
 {
     const qt_mamba *mb = m->impl;
     const double H = mb->hidden, D = mb->d_inner, N = mb->d_state, R = mb->dt_rank, K = mb->d_conv;
-    double per_layer = 2 * H * 2 * D      /* in_proj */
-                       + 2 * K * D         /* conv */
-                       + 2 * D * (R + 2 * N) /* x_proj */
-                       + 2 * R * D         /* dt_proj */
-                       + 6 * D * N         /* scan: decay, update, C . h */
-                       + 2 * D * H;        /* out_proj */
+    double per_layer = 2 * H * 2 * D           /* in_proj */
+                       + 2 * K * D             /* conv */
+                       + 2 * D * (R + 2 * N)   /* x_proj */
+                       + 2 * R * D             /* dt_proj */
+                       + 6 * D * N             /* scan: decay, update, C . h */
+                       + 2 * D * H;            /* out_proj */
     return seq_len * (mb->n_layers * per_layer + (mb->span_mode ? 4 * H : 0));
 }
 

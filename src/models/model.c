@@ -18,6 +18,7 @@ const qt_engine qt_engines[] = {
     {"bert", qt_bert_load},
     {"roberta", qt_roberta_load},
     {"qaterm_bilstm", qt_bilstm_load},
+    {"t5", qt_t5_load},
     {NULL, NULL},
 };
 

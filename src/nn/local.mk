@@ -51,7 +51,7 @@ endif
 check_PROGRAMS += tests/unit/fuzz_replay
 TESTS += tests/unit/fuzz_replay
 tests_unit_fuzz_replay_SOURCES = tests/unit/fuzz_replay.c fuzz/fuzz.h fuzz/targets.h \
-	fuzz/fuzz_safetensors.c fuzz/fuzz_tokenizer_json.c
+	fuzz/fuzz_safetensors.c fuzz/fuzz_tokenizer_json.c fuzz/fuzz_unigram_json.c
 tests_unit_fuzz_replay_CPPFLAGS = $(AM_CPPFLAGS) -DFUZZ_REPLAY
 tests_unit_fuzz_replay_LDADD = $(QATERM_LIBS)
 EXTRA_DIST += fuzz/build.sh fuzz/safetensors.dict fuzz/corpus \

@@ -41,4 +41,4 @@ TESTS += tests/cli/tokenize_unigram.sh
 EXTRA_DIST += tests/cli/tokenize_unigram.sh tests/ref/unigram_ref.py tests/ref/unigram_ref.js \
 	tests/fixtures/tok/unigram/tokenizer.json tests/fixtures/tok/unigram-bf/tokenizer.json \
 	tests/fixtures/tok/unigram.dev.gz tests/fixtures/tok/unigram-bf.dev.gz \
-	tests/fixtures/tok/unigram-tricky.json tests/fixtures/tok/unigram-probe.gz
+	tests/fixtures/tok/unigram-tricky.json tests/fixtures/tok/unigram-probe.gz fuzz/unigram_json.dict

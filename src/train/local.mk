@@ -19,4 +19,12 @@ TESTS += tests/unit/test_negatives
 tests_unit_test_negatives_SOURCES = tests/unit/test_negatives.c
 tests_unit_test_negatives_CFLAGS = $(CMOCKA_TEST_CFLAGS)
 tests_unit_test_negatives_LDADD = $(CMOCKA_TEST_LDADD)
+check_PROGRAMS += tests/unit/test_train
+TESTS += tests/unit/test_train
+tests_unit_test_train_SOURCES = tests/unit/test_train.c
+tests_unit_test_train_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_train_LDADD = $(CMOCKA_TEST_LDADD)
 endif
+
+TESTS += tests/cli/train.sh
+EXTRA_DIST += tests/cli/train.sh assets/models/configs/lstm.json src/train/DESIGN.md

@@ -25,32 +25,36 @@ int qt_dev_split_range(int n_articles, const char *split, int *first, int *count
     return 0;
 }
 
+char *qt_squad_split_json(const char *path, const char *split, qt_err *e)
+{
+    cJSON *root = qt_json_load_file(path, e);
+    if (!root)
+        return NULL;
+    char *text = NULL;
+    const cJSON *data = qt_json_need(root, "data", cJSON_Array, path, "$", e);
+    int first, count;
+    if (data && qt_dev_split_range(cJSON_GetArraySize(data), split, &first, &count, e) == 0) {
+        cJSON *arr = (cJSON *)data;
+        for (int i = cJSON_GetArraySize(arr) - 1; i >= 0; i--)
+            if (i < first || i >= first + count)
+                cJSON_DeleteItemFromArray(arr, i);
+        if (!(text = cJSON_PrintUnformatted(root)))
+            qt_fail(e, "%s: out of memory", path);
+    }
+    cJSON_Delete(root);
+    return text;
+}
+
 int qt_squad_load_split(const char *path, const char *split, qt_squad *out, qt_err *e)
 {
     if (!split || !*split || strcmp(split, "all") == 0)
         return qt_squad_load(path, out, e);
-    cJSON *root = qt_json_load_file(path, e);
-    if (!root)
+    char *text = qt_squad_split_json(path, split, e);
+    if (!text)
         return -1;
-    const cJSON *data = qt_json_need(root, "data", cJSON_Array, path, "$", e);
-    int first, count, rc = -1;
-    if (!data || qt_dev_split_range(cJSON_GetArraySize(data), split, &first, &count, e) < 0)
-        goto done;
-    cJSON *arr = (cJSON *)data;
-    int n = cJSON_GetArraySize(arr);
-    for (int i = n - 1; i >= 0; i--)
-        if (i < first || i >= first + count)
-            cJSON_DeleteItemFromArray(arr, i);
-    char *text = cJSON_PrintUnformatted(root);
-    if (!text) {
-        qt_fail(e, "%s: out of memory", path);
-        goto done;
-    }
     char name[4200];
     snprintf(name, sizeof name, "%s[%s]", path, split);
-    rc = qt_squad_load_buffer(name, text, strlen(text), out, e);
+    int rc = qt_squad_load_buffer(name, text, strlen(text), out, e);
     free(text);
-done:
-    cJSON_Delete(root);
     return rc;
 }

@@ -14,6 +14,9 @@
  * for another name. */
 int qt_dev_split_range(int n_articles, const char *split, int *first, int *count, qt_err *e);
 
+/* The SQuAD file's JSON with only the split's articles (malloc'd text). */
+char *qt_squad_split_json(const char *path, const char *split, qt_err *e);
+
 /* Loads a SQuAD file and keeps only the split's articles (in file order). */
 int qt_squad_load_split(const char *path, const char *split, qt_squad *out, qt_err *e);
 

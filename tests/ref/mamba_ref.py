@@ -18,8 +18,13 @@ writes FIXTURES_DIR/mamba/:
             of tests/fixtures/tok/bpe-neox)
     expected.json   span cases: input ids, final hidden states (after norm_f),
             start/end logits and the decoded answer; generative cases: prompt
-            ids, greedy ids, the answer text, its score and the no-answer
-            probability
+            ids, prompt hidden states, greedy ids, the answer, best_text, the
+            score and the no-answer probability; generative_variants: the
+            same under a changed config.json (eos_token_id, qaterm_no_answer)
+
+When node and the npm `tokenizers` package are found (NODE_PATH, default
+/work/npm-ref/node_modules), every encoding is also checked against Hugging
+Face's tokenizer.
 
 The model is written here from the Mamba paper's equations (Gu & Dao 2023,
 Algorithm 2 and section 3.4's block), as a plain sequential loop over time in
@@ -41,7 +46,6 @@ import shutil
 import subprocess
 import sys
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 

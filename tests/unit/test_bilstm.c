@@ -357,6 +357,37 @@ static void check_fixture(const char *name)
     }
     printf("# %s: gradients of %d tensors match autograd (worst relative %.2e)\n", name, n,
            worst_rel);
+
+    /* one example at a time (inference's batch-of-one LSTM path) gives the
+     * same gradients: the batch's are the mean of the examples' */
+    float *flat1 = calloc(np, sizeof(float));
+    qt_bilstm_weights g1;
+    qt_bilstm_weights_bind(c, &g1, flat1);
+    for (int i = 0; i < n_ex; i++) {
+        packed p1;
+        pack(c, &fs[i], 1, &p1);
+        qt_arena_reset(&arena, 0);
+        qt_bilstm_acts a1;
+        if (qt_bilstm_forward(c, w, &p1.b, 1, NULL, &arena, NULL, &a1, &e) != 0)
+            fail_msg("%s", e.msg);
+        float *ds1 = calloc((size_t)p1.b.c_len, sizeof(float));
+        float *de1 = calloc((size_t)p1.b.c_len, sizeof(float)), dn1[2] = {0, 0};
+        qt_bilstm_loss(&a1, p1.c_lens, &st[i], &et[i], ds1, de1, dn1);
+        for (int k = 0; k < p1.b.c_len; k++)
+            ds1[k] /= (float)n_ex, de1[k] /= (float)n_ex;
+        dn1[0] /= (float)n_ex, dn1[1] /= (float)n_ex;
+        if (qt_bilstm_backward(c, w, &p1.b, &a1, ds1, de1, dn1, &g1, &arena, &e) != 0)
+            fail_msg("%s", e.msg);
+        free(ds1), free(de1);
+        unpack_free(&p1);
+    }
+    double gmax = 0, gdiff = 0;
+    for (size_t i = 0; i < np; i++)
+        gmax = fmax(gmax, fabs(flat[i])), gdiff = fmax(gdiff, fabs(flat[i] - flat1[i]));
+    printf("# %s: one example at a time: max gradient difference %.2e (largest %.2e)\n", name,
+           gdiff, gmax);
+    assert_true(gdiff <= 1e-5 * fmax(gmax, 1.0));
+    free(flat1);
     free(flat), free(dstart), free(dend);
     unpack_free(&p);
     for (int i = 0; i < n_ex; i++)

@@ -505,6 +505,11 @@ static void test_loader_refusals(void **state)
     expect_refusal(variant("span", "w4", NULL, NULL, "backbone.layers.0.mixer.A_log", NULL), "A_log");
     expect_refusal(variant("span", "w5", NULL, NULL, "backbone.layers.0.mixer.conv1d.weight", NULL),
                    "conv1d.weight");
+    /* the span checkpoint's unused lm_head is still shape-checked */
+    expect_refusal(variant("span", "w6", NULL, NULL, "lm_head.weight", NULL), "lm_head.weight");
+    /* a generative checkpoint whose tied embeddings are missing */
+    expect_refusal(variant("lm", "w7", NULL, "backbone.embeddings.weight", NULL, NULL),
+                   "backbone.embeddings.weight");
 }
 
 static int setup(void **state)
