@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 #include <utf8proc.h>
 
@@ -67,6 +68,11 @@ int cmd_doctor(int argc, char **argv)
     printf("  %-14s OpenBLAS %s\n", "library", openblas_get_config());
     printf("  %-14s %s (%s)\n", "core", qt_blas_core(), qt_blas_choice());
     printf("  %-14s %d\n", "threads", qt_blas_threads());
+    if (strcmp(qt_blas_choice(), "user") == 0 && strstr(qt_cpu_features(), "avx512f") &&
+        strcasecmp(qt_blas_core(), "SkylakeX") != 0 && strcasecmp(qt_blas_core(), "Cooperlake") != 0 &&
+        strcasecmp(qt_blas_core(), "SapphireRapids") != 0)
+        printf("  %-14s OPENBLAS_CORETYPE is set in the environment; this CPU has AVX-512, so\n"
+               "  %-14s unsetting it lets qaterm pick a faster kernel\n", "note", "");
     double err = qt_blas_check_sgemm(64, 48, 80);
     printf("  %-14s %s (max relative error %.2g against a plain loop)\n", "sgemm check",
            err < 1e-4 ? "ok" : "WRONG", err);

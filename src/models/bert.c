@@ -20,11 +20,7 @@
 #include "nn/tensor.h"
 #include "tok/tokenizer.h"
 #include "util/json.h"
-/* decode.h names its span result qt_qa_answer too; model.h's is the one
- * this file fills, so the decoder's is renamed here. */
-#define qt_qa_answer qt_qa_span_answer
 #include "qa/decode.h"
-#undef qt_qa_answer
 
 enum { ACT_GELU, ACT_GELU_TANH, ACT_RELU };
 

@@ -10,11 +10,7 @@
 #include <string.h>
 
 #include "models/checkpoint.h"
-/* decode.h names its span result qt_qa_answer too; model.h's is the one
- * this file fills, so decode.h's is renamed here. */
-#define qt_qa_answer qt_qa_span_answer
 #include "qa/decode.h"
-#undef qt_qa_answer
 #include "tok/tok_internal.h"
 #include "util/json.h"
 

@@ -17,11 +17,7 @@
 #include "nn/vecmath.h"
 #include "tok/tokenizer.h"
 #include "util/json.h"
-/* qa/decode.h names its span type qt_qa_answer too; keep it out of the way
- * of models/model.h's. */
-#define qt_qa_answer qt_qa_decoded_span
 #include "qa/decode.h"
-#undef qt_qa_answer
 
 static const qt_model_ops mamba_ops;
 

@@ -8,11 +8,7 @@
 #include "models/mamba.h"
 #include "models/mamba_internal.h"
 #include "qa/normalize.h"
-/* qa/decode.h names its span type qt_qa_answer too; keep it out of the way
- * of models/model.h's. */
-#define qt_qa_answer qt_qa_decoded_span
 #include "qa/decode.h"
-#undef qt_qa_answer
 
 /* ------------------------------------------------------- text and bytes */
 
@@ -205,9 +201,11 @@ static int span_input(qt_mamba *mb, const char *question, const char *context, q
     *n = nq + 1 + (int)ce->n + 1;
     *ids = malloc(sizeof **ids * (size_t)*n);
     if (*ids) {
-        memcpy(*ids, qe.ids, sizeof **ids * nq);
+        if (nq > 0) /* empty encodings have no buffer: memcpy(NULL) is undefined */
+            memcpy(*ids, qe.ids, sizeof **ids * nq);
         (*ids)[nq] = mb->sep_id;
-        memcpy(*ids + nq + 1, ce->ids, sizeof **ids * ce->n);
+        if (ce->n > 0)
+            memcpy(*ids + nq + 1, ce->ids, sizeof **ids * ce->n);
         (*ids)[*n - 1] = mb->sep_id;
     }
     qt_encoding_free(&qe);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -31,6 +32,28 @@ static void reexec(char **argv, const char *core, const char *choice)
     /* exec failed: carry on with whatever kernel we have. */
 }
 
+/* Is the core OpenBLAS picked by itself one that uses this CPU's widest
+ * vector units? Debian's 0.3.21 gets some CPUs right (an AMD EPYC here is
+ * "Cooperlake") and others wrong ("Prescott"); only the wrong ones need a
+ * re-exec. */
+static int native_core_is_good(int avx512)
+{
+    /* The test suite simulates a mis-detection with this variable. */
+    const char *core = getenv("QATERM_BLAS_TEST_NATIVE");
+    if (!core)
+        core = openblas_get_corename();
+    if (!core)
+        return 0;
+    static const char *wide[] = {"SkylakeX", "Cooperlake", "SapphireRapids"};
+    static const char *avx2[] = {"Haswell", "Zen", "SkylakeX", "Cooperlake", "SapphireRapids"};
+    const char **list = avx512 ? wide : avx2;
+    size_t n = avx512 ? sizeof wide / sizeof *wide : sizeof avx2 / sizeof *avx2;
+    for (size_t i = 0; i < n; i++)
+        if (strcasecmp(core, list[i]) == 0)
+            return 1;
+    return 0;
+}
+
 void qt_blas_setup(int argc, char **argv)
 {
     (void)argc;
@@ -42,9 +65,15 @@ void qt_blas_setup(int argc, char **argv)
             return;
         }
         __builtin_cpu_init();
-        if (has_avx512())
+        int avx512 = has_avx512();
+        int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+        if ((avx512 || avx2) && native_core_is_good(avx512)) {
+            setenv(ENV_CHOICE, "native", 1);
+            return;
+        }
+        if (avx512)
             reexec(argv, "SkylakeX", "auto");
-        else if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        else if (avx2)
             reexec(argv, "Haswell", "auto");
         setenv(ENV_CHOICE, "default", 1);
         return;

@@ -5,15 +5,18 @@
 #ifndef QT_BLAS_SETUP_H
 #define QT_BLAS_SETUP_H
 
-/* Call first in main(). When the user has not set OPENBLAS_CORETYPE and the CPU
- * has AVX-512 (or AVX2), re-executes the program with the right core type. In
+/* Call first in main(). When the user has not set OPENBLAS_CORETYPE, the CPU
+ * has AVX-512 (or AVX2) and OpenBLAS's own pick is not a core for it, re-executes
+ * the program with the right core type (SkylakeX, or Haswell). In
  * the re-executed process, checks one sgemm against a plain loop and re-execs
  * once more with the generic kernel if they disagree. Returns normally when no
  * re-exec is needed or possible. */
 void qt_blas_setup(int argc, char **argv);
 
 /* The core OpenBLAS reports (e.g. "SkylakeX"), its thread count, and how the
- * core was chosen ("user", "auto", "fallback", "default"). */
+ * core was chosen ("user": OPENBLAS_CORETYPE was set; "native": OpenBLAS's
+ * own detection was already right; "auto": qaterm re-executed with the right
+ * core; "fallback": that core failed the sgemm check; "default": no AVX2). */
 const char *qt_blas_core(void);
 int qt_blas_threads(void);
 const char *qt_blas_choice(void);

@@ -83,12 +83,19 @@ void qt_lstm_forward(const qt_lstm_dims *d, float *out, float *gates, float *cel
             float *restrict gr = g_rows + (size_t)b * G;
             float *restrict c = cells + ((size_t)b * T + t) * H;
             float *restrict h = out + ((size_t)b * T + t) * os;
+            /* Branch-free loops, one per activation, so they vectorise: the
+             * first step has no previous cell, which `keep` (0 or 1) expresses. */
+            for (int j = 0; j < 2 * H; j++)
+                gr[j] = qt_sigmoid(gr[j]);
+            for (int j = 2 * H; j < 3 * H; j++)
+                gr[j] = qt_tanh(gr[j]);
+            for (int j = 3 * H; j < G; j++)
+                gr[j] = qt_sigmoid(gr[j]);
+            const float keep = c_prev ? 1.0f : 0.0f;
+            const float *restrict cp = c_prev ? c_prev : gr;
             for (int j = 0; j < H; j++) {
-                float ig = qt_sigmoid(gr[j]), fg = qt_sigmoid(gr[H + j]);
-                float gg = qt_tanh(gr[2 * H + j]), og = qt_sigmoid(gr[3 * H + j]);
-                gr[j] = ig, gr[H + j] = fg, gr[2 * H + j] = gg, gr[3 * H + j] = og;
-                c[j] = ig * gg + (c_prev ? fg * c_prev[j] : 0.0f);
-                h[j] = og * qt_tanh(c[j]);
+                c[j] = gr[j] * gr[2 * H + j] + keep * gr[H + j] * cp[j];
+                h[j] = gr[3 * H + j] * qt_tanh(c[j]);
             }
             memcpy(gates + ((size_t)b * T + t) * G, gr, sizeof(float) * (size_t)G);
         }
@@ -131,12 +138,14 @@ void qt_lstm_backward(const qt_lstm_dims *d, float *dx, float *dw_ih, float *dw_
             const float *c_prev = tp >= 0 ? cells + ((size_t)b * T + tp) * H : NULL;
             const float *g = dout + ((size_t)b * T + t) * os;
             float *restrict dh = dh_next + (size_t)b * H, *restrict dc = dc_next + (size_t)b * H;
+            const float keep = c_prev ? 1.0f : 0.0f; /* branch-free, as in forward */
+            const float *restrict cpv = c_prev ? c_prev : c;
             for (int j = 0; j < H; j++) {
                 float ig = gr[j], fg = gr[H + j], gg = gr[2 * H + j], og = gr[3 * H + j];
                 float tc = qt_tanh(c[j]);
                 float dhj = g[j] + dh[j];
                 float dcj = dc[j] + dhj * og * (1.0f - tc * tc);
-                float cp = c_prev ? c_prev[j] : 0.0f;
+                float cp = keep * cpv[j];
                 dgr[j] = dcj * gg * ig * (1.0f - ig);
                 dgr[H + j] = dcj * cp * fg * (1.0f - fg);
                 dgr[2 * H + j] = dcj * ig * (1.0f - gg * gg);

@@ -303,7 +303,7 @@ static long char_index(const char *s, size_t byte)
 }
 
 static int make_answer(const qt_qa_span *s, const char *context, size_t context_len,
-                       const qt_qa_offset *offs, int n_ctx_tokens, qt_qa_answer *a, qt_err *e)
+                       const qt_qa_offset *offs, int n_ctx_tokens, qt_qa_decoded_span *a, qt_err *e)
 {
     memset(a, 0, sizeof *a);
     if (s->tok_start >= n_ctx_tokens || s->tok_end >= n_ctx_tokens)
@@ -367,7 +367,7 @@ int qt_qa_decoder_finish(const qt_qa_decoder *d, const char *context, size_t con
     /* The same span seen by overlapping windows appears once, at its best
      * score (the list is sorted, so the first sighting wins). */
     for (int i = 0; i < d->n_spans && out->n_nbest < d->opts.n_best; i++) {
-        qt_qa_answer a;
+        qt_qa_decoded_span a;
         if (make_answer(&sorted[i], context, context_len, tok_offsets, n_ctx_tokens, &a, e) < 0) {
             free(sorted);
             qt_qa_result_free(out);

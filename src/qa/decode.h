@@ -156,7 +156,7 @@ typedef struct qt_qa_offset {
     size_t start, end;
 } qt_qa_offset;
 
-typedef struct qt_qa_answer {
+typedef struct qt_qa_decoded_span {
     char *text;                 /* NUL-terminated copy of the context bytes */
     size_t start_byte, end_byte; /* [start, end) in the context */
     long start_char, end_char;  /* the same in code points (Python / SQuAD indices) */
@@ -164,18 +164,18 @@ typedef struct qt_qa_answer {
     float start_logit, end_logit;
     double score;               /* start_logit + end_logit */
     int window;
-} qt_qa_answer;
+} qt_qa_decoded_span;
 
 typedef struct qt_qa_result {
     int answered;        /* has_best and best.score - null_score > null_threshold */
     int has_best;        /* some span was a candidate */
-    qt_qa_answer best;   /* the best span, answered or not (--always-answer) */
+    qt_qa_decoded_span best;   /* the best span, answered or not (--always-answer) */
     double null_score;   /* min over windows; -INFINITY when no null position */
     int null_window;     /* the window that gave null_score, -1 for none */
     double margin;       /* best.score - null_score (+INF without null, -INF without best) */
     double no_answer_prob; /* sigmoid(null_score - best.score); see the top */
     int n_nbest;
-    qt_qa_answer *nbest; /* distinct spans by score, best first, at most n_best */
+    qt_qa_decoded_span *nbest; /* distinct spans by score, best first, at most n_best */
 } qt_qa_result;
 
 /* Pools the windows' candidates, applies the null rule and cuts the texts.

@@ -100,7 +100,7 @@ static void decode(const qt_qa_decode_opts *o, const win *w0, const win *w1, con
     qt_qa_decoder_free(&d);
 }
 
-static const qt_qa_answer *find_span(const qt_qa_result *r, int s, int e)
+static const qt_qa_decoded_span *find_span(const qt_qa_result *r, int s, int e)
 {
     for (int i = 0; i < r->n_nbest; i++)
         if (r->nbest[i].tok_start == s && r->nbest[i].tok_end == e)
@@ -623,7 +623,7 @@ static void answers_at_window_edges(void **state)
         {13, 13, 4, "a13", 1}, {6, 13, 7, "a6 a7 a8 a9 a10 a11 a12 a13", 1},
     };
     for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
-        const qt_qa_answer *a = find_span(&r, want[i].s, want[i].e);
+        const qt_qa_decoded_span *a = find_span(&r, want[i].s, want[i].e);
         assert_non_null(a);
         assert_true(a->score == want[i].score);
         assert_string_equal(a->text, want[i].text);
