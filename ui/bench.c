@@ -30,7 +30,7 @@ static int busiest_paragraph(const qt_squad *d)
 }
 
 /* Four answered panels, as after a question with gold answers. */
-static void fake_answers(ui_app *a, const qt_question *q)
+static void synthetic_answers(ui_app *a, const qt_question *q)
 {
     ui_ask_state *s = a->ask;
     static const char *const names[] = {"bert", "t5", "lstm", "mamba"};
@@ -102,7 +102,7 @@ double qt_tui_bench_frame_ms(const char *squad_path)
     ui_open_paragraph(a, para);
     const qt_paragraph *pg = &a->data.paragraphs[para];
     if (pg->n_questions > 0)
-        fake_answers(a, &a->data.questions[pg->first_question]);
+        synthetic_answers(a, &a->data.questions[pg->first_question]);
 
     double total = 0;
     for (int f = 0; f < BENCH_FRAMES; f++) {

@@ -108,32 +108,55 @@ static const qt_session_info *selected(const ui_history_state *h)
     return &h->sessions[h->n - 1 - (size_t)h->sel];
 }
 
-/* "name 50%  name 75%" in width columns: names are cut, then the percent
- * signs and double spaces go, as far as needed. */
-static void em_list(const qt_session_info *si, int width, char *out, size_t size)
+/* Do the names, cut to `cut` columns, still tell the models apart? */
+static int names_distinct(const qt_session_info *si, int cut)
 {
-    for (int terse = 0; terse < 2; terse++) {
-        for (int cut = 64; cut >= 3; cut = cut > 12 ? 12 : cut - 1) {
-            size_t n = 0;
-            out[0] = '\0';
-            for (size_t m = 0; m < si->n_models && n < size; m++) {
-                const qt_model_em *me = &si->models[m];
-                char em[16];
-                if (me->n_scored > 0)
-                    snprintf(em, sizeof em, "%.0f%s", me->em, terse ? "" : "%");
-                else
-                    snprintf(em, sizeof em, "-");
-                int fw;
-                size_t fit = ui_text_fit(me->name, strlen(me->name), cut, &fw);
-                n += (size_t)snprintf(out + n, size - n, "%s%.*s %s", m ? (terse ? " " : "  ") : "", (int)fit,
-                                      me->name, em);
-            }
-            if (si->n_models == 0)
-                snprintf(out, size, "-");
-            if (ui_text_width(out, strlen(out)) <= width)
-                return;
+    for (size_t i = 0; i < si->n_models; i++) {
+        const char *ni = si->models[i].name;
+        int w;
+        size_t fi = ui_text_fit(ni, strlen(ni), cut, &w);
+        for (size_t k = 0; k < i; k++) {
+            const char *nk = si->models[k].name;
+            size_t fk = ui_text_fit(nk, strlen(nk), cut, &w);
+            if (fi == fk && memcmp(ni, nk, fi) == 0)
+                return 0;
         }
     }
+    return 1;
+}
+
+/* One try of em_list's layout; 1 when it fits. */
+static int em_list_try(const qt_session_info *si, int cut, int terse, int width, char *out, size_t size)
+{
+    size_t n = 0;
+    out[0] = '\0';
+    for (size_t m = 0; m < si->n_models && n < size; m++) {
+        const qt_model_em *me = &si->models[m];
+        char em[16];
+        if (me->n_scored > 0)
+            snprintf(em, sizeof em, "%.0f%s", me->em, terse ? "" : "%");
+        else
+            snprintf(em, sizeof em, "-");
+        int fw;
+        size_t fit = ui_text_fit(me->name, strlen(me->name), cut, &fw);
+        n += (size_t)snprintf(out + n, size - n, "%s%.*s %s", m ? (terse ? " " : "  ") : "", (int)fit,
+                              me->name, em);
+    }
+    if (si->n_models == 0)
+        snprintf(out, size, "-");
+    return ui_text_width(out, strlen(out)) <= width;
+}
+
+/* "name 50%  name 75%" in width columns: names are cut, then the percent
+ * signs and double spaces go, as far as needed; cuts that keep the models
+ * apart ("tiny-bert", "tiny-mamba" must not both become "tiny") first. */
+static void em_list(const qt_session_info *si, int width, char *out, size_t size)
+{
+    for (int distinct = 1; distinct >= 0; distinct--)
+        for (int terse = 0; terse < 2; terse++)
+            for (int cut = 64; cut >= 3; cut = cut > 12 ? 12 : cut - 1)
+                if ((!distinct || names_distinct(si, cut)) && em_list_try(si, cut, terse, width, out, size))
+                    return;
 }
 
 void ui_history_draw(ui_app *a)

@@ -207,8 +207,12 @@ static void draw_details(ui_app *a, const panel_ref *p, int y, int y_end, int x,
         ui_printf(stdscr, y++, x, w, dim, "score %.3g", an->score);
     if (y < y_end && m && (m->info.n_params > 0 || m->info.bytes_on_disk > 0)) {
         char params[32] = "", bytes[32] = "";
-        if (m->info.n_params > 0)
+        if (m->info.n_params >= 1000000) /* small checkpoints in thousands, not "0.0M" */
             snprintf(params, sizeof params, "%.1fM parameters", m->info.n_params / 1e6);
+        else if (m->info.n_params >= 1000)
+            snprintf(params, sizeof params, "%.0fk parameters", m->info.n_params / 1e3);
+        else if (m->info.n_params > 0)
+            snprintf(params, sizeof params, "%lld parameters", m->info.n_params);
         if (m->info.bytes_on_disk > 0)
             snprintf(bytes, sizeof bytes, "%.1f MB on disk", m->info.bytes_on_disk / 1e6);
         ui_printf(stdscr, y++, x, w, dim, "%s%s%s", params, params[0] && bytes[0] ? ", " : "", bytes);

@@ -210,10 +210,6 @@ void ui_event_free(ui_event *ev);
 /* Cancels, waits for the thread and frees the queue. */
 void ui_worker_stop(ui_worker *w);
 
-/* fake_model.c: a stand-in engine for the TUI's tests only (see there). */
-qt_model *ui_fake_model_load(const char *dir, qt_err *e);
-int ui_fake_model_wanted(const char *dir);
-
 /* ---- the application ---------------------------------------------------- */
 
 typedef enum ui_screen {

@@ -76,10 +76,13 @@ static ui_event *new_event(ui_event_type type, int job_id, int index)
     return ev;
 }
 
-/* The checkpoint's identity for the store: its weights, else its config. */
+/* The checkpoint's identity for the store: the SHA-256 of its weights
+ * (model.safetensors; for sharded weights, their index file, which names
+ * every shard), else of its config.json. The same file qt_ckpt_open reads
+ * first, so `sha256sum` on it gives the value the history shows. */
 static void checkpoint_digest(const char *dir, char out[65])
 {
-    static const char *const files[] = {"model.safetensors", "pytorch_model.bin", "config.json"};
+    static const char *const files[] = {"model.safetensors", "model.safetensors.index.json", "config.json"};
     out[0] = '\0';
     for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
         char p[4200];
@@ -98,10 +101,7 @@ static void run_load(ui_worker *w, job *j)
         if (!ev)
             continue;
         qt_err e = {{0}};
-        if (ui_fake_model_wanted(j->dirs[i]))
-            ev->model = ui_fake_model_load(j->dirs[i], &e);
-        else
-            ev->model = qt_model_load(j->dirs[i], &e);
+        ev->model = qt_model_load(j->dirs[i], &e);
         ev->ok = ev->model != NULL;
         if (ev->ok)
             checkpoint_digest(j->dirs[i], ev->sha256);

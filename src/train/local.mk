@@ -27,4 +27,5 @@ tests_unit_test_train_LDADD = $(CMOCKA_TEST_LDADD)
 endif
 
 TESTS += tests/cli/train.sh
-EXTRA_DIST += tests/cli/train.sh assets/models/configs/lstm.json src/train/DESIGN.md
+EXTRA_DIST += tests/cli/train.sh assets/models/configs/lstm.json assets/models/configs/lstm-long.json \
+	src/train/DESIGN.md

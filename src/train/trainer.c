@@ -358,14 +358,14 @@ static void write_config_copy(const qt_train_config *c, const char *out)
     }
 }
 
-static int final_steps(run *r, const char *ckpt, double last_loss, qt_err *e)
+static int final_steps(run *r, const char *ckpt, double train_loss, qt_err *e)
 {
     const qt_train_config *c = r->c;
     if (!c->dev_path[0])
         return 0;
     qt_eval_result res;
     if (r->dev.n_questions > 0 &&
-        evaluate(&r->arch, c, &r->dev, r->out, ckpt, &r->st, last_loss, r->eval_csv, 0, &res, e) != 0)
+        evaluate(&r->arch, c, &r->dev, r->out, ckpt, &r->st, train_loss, r->eval_csv, 0, &res, e) != 0)
         return -1;
     if (!c->tune_threshold)
         return 0;
@@ -395,7 +395,7 @@ static int loop(run *r, int *stopped, qt_err *e)
     const qt_train_config *c = r->c;
     qt_adamw opt = {c->beta1, c->beta2, c->eps, c->weight_decay};
     progress pg = {isatty(2), 0, now_s(), 0, 0, 0};
-    double last_ckpt = now_s(), t_prev = now_s(), last_loss = 0;
+    double last_ckpt = now_s(), t_prev = now_s();
     char ckpt[4200] = "";
     double wall0 = now_s(), cpu0 = cpu_s();
     long long tokens0 = r->st.tokens;
@@ -427,7 +427,6 @@ static int loop(run *r, int *stopped, qt_err *e)
         double t = now_s();
         r->st.seconds += t - t_prev;
         t_prev = t;
-        last_loss = loss;
         fprintf(r->loss_csv, "%d,%d,%.17g,%.9g,%.9g,%ld\n", r->st.step, r->st.epoch + 1, loss, lr, norm, tokens);
         progress_show(&pg, &r->st, loss, tokens, lr, 0);
         if (c->stop_at_step > 0 && r->st.step == c->stop_at_step)
@@ -465,7 +464,7 @@ static int loop(run *r, int *stopped, qt_err *e)
                     "%.0f tokens/s wall, %.0f per CPU-second); model in %s\n",
             r->st.step, r->st.tokens, r->st.seconds, r->st.tokens / (r->st.seconds > 0 ? r->st.seconds : 1),
             (r->st.tokens - tokens0) / (now_s() - wall0), (r->st.tokens - tokens0) / (cpu_s() - cpu0), ckpt);
-    return final_steps(r, ckpt, last_loss, e);
+    return final_steps(r, ckpt, pg.loss_avg, e);
 }
 
 int qt_train_run(const qt_train_config *c, const char *out_dir, int resume, int *stopped, qt_err *e)

@@ -1,7 +1,8 @@
 #!/bin/sh
 # The workbench's options and configuration file, the frame benchmark's
 # hidden option, and (with tmux) the picker's filter, a model folder that
-# fails to load, the configuration's settings, and --data with a SQuAD file.
+# fails to load beside one that loads (model.bert = the BERT fixture), the
+# configuration's settings, and --data with a SQuAD file.
 . "${QATERM_SRCDIR:-.}/tests/lib.sh"
 
 DEMO="$QATERM_SRCDIR/assets/demo/demo.json"
@@ -26,6 +27,7 @@ mkdir -p "$XDG_CONFIG_HOME/qaterm" "$TMP/broken"
 printf '{"model_type": "no_such_engine"}\n' >"$TMP/broken/config.json"
 cat >"$XDG_CONFIG_HOME/qaterm/config" <<CONF
 # the test's configuration
+model.bert = $QATERM_SRCDIR/tests/fixtures/bert
 model.extra = $TMP/broken
 player = Ana
 colors = off
@@ -33,6 +35,7 @@ CONF
 unset QATERM_TEST_MODELS
 tui_start 80 24 xterm-256color
 tui_check "the picker says when a model folder failed to load" "models? failed to load" 30
+check "the configured real model loads" test "$(tui_models)" = 1
 tui_keys /
 tui_type bread
 tui_check "/ filters the articles as one types" "bread +\(1 match|/ bread"
@@ -47,7 +50,7 @@ tui_keys F1
 tui_check "the help lists the model folders" "broken"
 tui_keys x Escape z
 tui_keys Tab Enter
-tui_check "the configured player name is used in quiz mode" "^ Ana "
+tui_check "the configured player name is used in quiz mode" " Ana +(span )?quiz"
 tui_keys Escape Escape q q q
 check "quits" test "$(tui_wait_exit 10)" = 0
 tui_stop

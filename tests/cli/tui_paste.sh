@@ -1,8 +1,9 @@
 #!/bin/sh
 # Passages of one's own: paste one (p, then a bracketed paste of several
-# lines), ask about it, and see it recorded without gold answers; UTF-8
-# (accents, CJK, emoji) stays aligned; a paste straight into the picker and
-# o (open a text file) work too.
+# lines), ask the four real engines about it, and see it recorded without
+# gold answers; UTF-8 (accents, CJK, emoji) stays aligned, in the passage
+# and through every engine's tokenizer; a paste straight into the picker
+# and o (open a text file) work too.
 . "${QATERM_SRCDIR:-.}/tests/lib.sh"
 . "$QATERM_SRCDIR/tests/cli/tui_lib.sh"
 
@@ -17,10 +18,11 @@ CJK50=東東東東東東東東東東東東東東東東東東東東東東東東�
 printf '%s\n' "Zoë Müller built the café in Zürich in 1998." "東京タワーは1958年に完成した。高さは333メートルです。" \
     "The 🐝 colony had 40,000 bees. Ángel counted them twice." "$CJK50" >"$TMP/passage.txt"
 
+real_models
 tui_start 80 24 xterm-256color
 tui_check "starts" "Skerry Point Lighthouse" 20
 N=$(tui_models)
-[ "$N" -ge 0 ] 2>/dev/null || N=0
+check "the four real engines load" test "$N" = 4
 tui_keys p
 tui_check "p opens the paste screen" "Paste a passage"
 tui_paste "$TMP/passage.txt"

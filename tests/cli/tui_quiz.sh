@@ -1,7 +1,7 @@
 #!/bin/sh
-# One quiz round with the default models: the person answers first, the
-# models reveal theirs, the person is scored with the same EM/F1 and
-# recorded like one more model (architecture 'human').
+# One quiz round with four real engines (the fixture checkpoints): the
+# person answers first, the models reveal theirs, the person is scored with
+# the same EM/F1 and recorded like one more model (architecture 'human').
 . "${QATERM_SRCDIR:-.}/tests/lib.sh"
 . "$QATERM_SRCDIR/tests/cli/tui_lib.sh"
 
@@ -11,17 +11,16 @@ if [ "$HAVE_SQLITE3" != 1 ]; then
     exit 0
 fi
 
+real_models
 tui_start 80 24 xterm-256color --quiz
 tui_check "--quiz starts in quiz mode" "quiz ● session #1" 20
 N=$(tui_models)
-[ "$N" -ge 0 ] 2>/dev/null || N=0
+check "the four real engines load" test "$N" = 4
 tui_keys Enter Enter Tab Enter
 tui_check "after the question, the person answers first" "Your answer first"
-if [ "$N" -gt 0 ]; then
-    if grep -q '“' "$TMP/screen"; then fail "model answers are hidden"; else ok "model answers are hidden"; fi
-else
-    skip "no models to hide"
-fi
+if tui_wait_count 'ready \(hidden\)' "$N" "$TUI_TIMEOUT"; then ok "the models answer meanwhile, hidden"; else fail "hidden answers"; diag "$(cat "$TMP/screen")"; fi
+sed -n '/^ Q /,$p' "$TMP/screen" >"$TMP/panels"
+if grep -q '“' "$TMP/panels"; then fail "model answers are hidden"; else ok "model answers are hidden"; fi
 tui_type "the 112 steps"
 tui_keys Enter
 tui_check "the person's answer is scored" "answered in [0-9.]+ s"
