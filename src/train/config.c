@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "train/split.h"
 #include "train/train.h"
 #include "util/json.h"
 #include "util/paths.h"
@@ -91,9 +92,11 @@ static void get_split(reader *r, const cJSON *obj, const char *key, const char *
     get_str(r, obj, key, jpath, out, size);
     if (r->failed)
         return;
-    if (!(strcmp(out, "a1") == 0 || strcmp(out, "a2") == 0 || strcmp(out, "all") == 0 || (allow_empty && !*out))) {
-        qt_fail(r->e, "%s: at %s.%s: expected \"a1\", \"a2\" or \"all\"%s, got \"%s\"", r->name, jpath, key,
-                allow_empty ? " or \"\"" : "", out);
+    int first, count;
+    qt_err ignored;
+    if (!((allow_empty && !*out) || (*out && qt_dev_split_range(1000, out, &first, &count, &ignored) == 0))) {
+        qt_fail(r->e, "%s: at %s.%s: expected \"a1\", \"a2\", \"all\" or an article range \"N-M\"%s, got \"%s\"",
+                r->name, jpath, key, allow_empty ? " or \"\"" : "", out);
         r->failed = 1;
     }
 }

@@ -28,4 +28,5 @@ endif
 
 TESTS += tests/cli/train.sh
 EXTRA_DIST += tests/cli/train.sh assets/models/configs/lstm.json assets/models/configs/lstm-long.json \
+	assets/models/configs/lstm-holdout.json \
 	src/train/DESIGN.md

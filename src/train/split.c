@@ -20,7 +20,14 @@ int qt_dev_split_range(int n_articles, const char *split, int *first, int *count
         *first = n_articles - half;
         *count = half;
     } else {
-        return qt_fail(e, "unknown dev split '%s' (expected a1, a2 or all)", split);
+        /* "N-M": articles [N, M) in file order (e.g. part of a1 for training
+         * and the rest of it for tuning) */
+        int a, b, used = 0;
+        if (sscanf(split, "%d-%d%n", &a, &b, &used) != 2 || split[used] || a < 0 || b <= a || b > n_articles)
+            return qt_fail(e, "unknown dev split '%s' (expected a1, a2, all or an article range N-M within 0-%d)",
+                           split, n_articles);
+        *first = a;
+        *count = b - a;
     }
     return 0;
 }

@@ -10,8 +10,8 @@
 
 /* Articles [first, first + count) of a file with n_articles for split
  * "a1" (the first 9; the first half of a file with fewer than 18), "a2"
- * (the last 9, or the second half), or "all"/"" /NULL. -1 with a message
- * for another name. */
+ * (the last 9, or the second half), "all"/""/NULL, or "N-M" (articles
+ * [N, M) in file order). -1 with a message for another name. */
 int qt_dev_split_range(int n_articles, const char *split, int *first, int *count, qt_err *e);
 
 /* The SQuAD file's JSON with only the split's articles (malloc'd text). */

@@ -30,8 +30,8 @@ typedef struct qt_train_config {
     /* data */
     char train_path[4096];     /* SQuAD 1.1-style training file */
     char dev_path[4096];       /* SQuAD 2.0 file for evaluation ("" : none) */
-    char dev_split[8];         /* "a2", "a1" or "all": what eval reports on */
-    char train_dev_split[8];   /* "" or "a1": also learn from that split's unanswerable questions */
+    char dev_split[16];         /* "a2", "a1" or "all": what eval reports on */
+    char train_dev_split[16];   /* "" or "a1": also learn from that split's unanswerable questions */
     int train_dev_repeat;      /* copies of those questions (they are few) */
     int max_train_questions;   /* 0: all; else the first N questions (tests) */
     int eval_questions;        /* questions of the dev split per periodic evaluation (0: all) */
@@ -53,7 +53,7 @@ typedef struct qt_train_config {
     int blas_threads;          /* OpenBLAS threads per worker */
     int keep_checkpoints;      /* older checkpoints kept besides the latest */
     int tune_threshold;        /* 1: tune qaterm_null_threshold on tune_split at the end */
-    char tune_split[8];
+    char tune_split[16];
     int stop_at_step;          /* testing: raise SIGTERM after this step (0: never) */
     cJSON *model;              /* the "model" object (arch-specific), owned */
     cJSON *json;               /* the whole file, owned */

@@ -124,18 +124,25 @@ if command -v sqlite3 >/dev/null 2>&1; then
 else
     skip "the sqlite3 command-line tool is not installed"
 fi
-if [ "$(id -u)" != 0 ]; then
-    mkdir -p "$TMP/ro"
-    cp "$DB" "$TMP/ro/h.db"
-    chmod 555 "$TMP/ro"
-    check_error "a database in a read-only folder" "ro/h\.db: cannot write to the database: its folder .* is not writable" "$QATERM" history --db "$TMP/ro/h.db"
-    chmod 444 "$TMP/ro/h.db"
-    chmod 755 "$TMP/ro"
-    check_error "a read-only database file" "ro/h\.db: cannot write to the database" "$QATERM" history --db "$TMP/ro/h.db"
-    chmod 755 "$TMP/ro" "$TMP/ro/h.db"
-else
-    skip "running as root: permissions do not stop root"
-    skip "running as root: permissions do not stop root"
+# Permission cases: root ignores permissions, so as root they run as nobody.
+as_user() { "$@"; }
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null 2>&1 && id nobody >/dev/null 2>&1; then
+    as_user() { setpriv --reuid=nobody --regid="$(id -g nobody)" --clear-groups "$@"; }
 fi
+RO=$(mktemp -d /tmp/qaterm-ro.XXXXXX)
+chmod 755 "$RO"
+cp "$DB" "$RO/h.db"
+chmod 644 "$RO/h.db"
+if as_user test -x "$QATERM" && ! as_user test -w "$RO"; then
+    chmod 555 "$RO"
+    check_error "a database in a read-only folder" "h\.db: cannot write to the database: its folder .* is not writable" as_user env XDG_DATA_HOME="$RO/xdg" "$QATERM" history --db "$RO/h.db"
+    chmod 444 "$RO/h.db"
+    chmod 755 "$RO"
+    check_error "a read-only database file" "h\.db: cannot write to the database" as_user env XDG_DATA_HOME="$RO/xdg" "$QATERM" history --db "$RO/h.db"
+else
+    skip "no unprivileged user to test permissions with"
+    skip "no unprivileged user to test permissions with"
+fi
+chmod -R u+w "$RO"; rm -rf "$RO"
 H >/dev/null && ok "the good database still opens after all that" || fail "good database"
 done_testing

@@ -19,7 +19,7 @@ check_error "missing config" "nope.json" "$QATERM" train --arch lstm --config "$
 printf '{"arch": "lstm", "train": {"lr": "fast"}}' >"$d/bad.json"
 check_error "bad field names its path" 'at \$\.train\.lr: expected a number' "$QATERM" train --arch lstm --config "$d/bad.json" --out "$d/x"
 printf '{"arch": "lstm", "data": {"dev_split": "b7"}}' >"$d/bad2.json"
-check_error "bad split" 'dev_split: expected "a1", "a2" or "all"' \
+check_error "bad split" 'dev_split: expected "a1", "a2", "all" or an article range' \
     "$QATERM" train --arch lstm --config "$d/bad2.json" --out "$d/x"
 check_error "tune-threshold needs a model" "--model and --data are required" "$QATERM" tune-threshold
 

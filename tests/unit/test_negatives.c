@@ -228,6 +228,14 @@ static void antonym_list_and_splits(void **state)
     assert_int_equal(qt_dev_split_range(18, "a2", &first, &count, &e), 0);
     assert_int_equal(first, 9);
     assert_int_equal(count, 9);
+    assert_int_equal(qt_dev_split_range(18, "0-5", &first, &count, &e), 0);
+    assert_int_equal(first, 0);
+    assert_int_equal(count, 5);
+    assert_int_equal(qt_dev_split_range(18, "5-9", &first, &count, &e), 0);
+    assert_int_equal(first, 5);
+    assert_int_equal(count, 4);
+    assert_int_equal(qt_dev_split_range(18, "5-19", &first, &count, &e), -1);
+    assert_int_equal(qt_dev_split_range(18, "5-5", &first, &count, &e), -1);
     assert_int_equal(qt_dev_split_range(18, "b", &first, &count, &e), -1);
     assert_non_null(strstr(e.msg, "unknown dev split 'b'"));
 }
