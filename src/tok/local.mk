@@ -15,6 +15,7 @@ tests_unit_test_tok_LDADD = $(CMOCKA_TEST_LDADD)
 endif
 
 TESTS += tests/cli/tokenize.sh
+EXTRA_DIST += tests/cli/tok_lib.sh
 EXTRA_DIST += tests/cli/tokenize.sh tests/ref/tokenizers_ref.js \
 	tests/fixtures/tok/tricky.json tests/fixtures/tok/unicode.txt.gz \
 	tests/fixtures/tok/wp-uncased.dev.gz tests/fixtures/tok/wp-cased.dev.gz \
