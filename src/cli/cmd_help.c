@@ -19,7 +19,7 @@ int cmd_help(int argc, char **argv)
            "         opens the interactive workbench (the bundled demo passages by default)\n"
            "       qaterm COMMAND [ARGS]\n\ncommands:\n");
     for (const qt_command *c = qt_commands; c->name; c++)
-        printf("  %-10s %s\n", c->name, c->summary);
+        printf("  %-15s %s\n", c->name, c->summary);
     printf("\n'qaterm help COMMAND' shows a command's usage; 'man qaterm' has the details.\n");
     return QT_EXIT_OK;
 }
