@@ -4,6 +4,7 @@ libqaterm_a_SOURCES += \
 	src/tok/tokenizer.c src/tok/tok_json.c src/tok/vocab_txt.c \
 	src/tok/nstr.c src/tok/tok_unicode.c src/tok/pretok.c src/tok/added.c \
 	src/tok/vocab.c src/tok/wordpiece.c src/tok/bpe.c \
+	src/tok/tok_build.c src/tok/tok_build.h \
 	src/cli/cmd_tokenize.c
 
 if HAVE_CMOCKA
@@ -43,3 +44,11 @@ EXTRA_DIST += tests/cli/tokenize_unigram.sh tests/ref/unigram_ref.py tests/ref/u
 	tests/fixtures/tok/unigram/tokenizer.json tests/fixtures/tok/unigram-bf/tokenizer.json \
 	tests/fixtures/tok/unigram.dev.gz tests/fixtures/tok/unigram-bf.dev.gz \
 	tests/fixtures/tok/unigram-tricky.json tests/fixtures/tok/unigram-probe.gz fuzz/unigram_json.dict
+# Building the tokenizers of the models trained here
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_tok_build
+TESTS += tests/unit/test_tok_build
+tests_unit_test_tok_build_SOURCES = tests/unit/test_tok_build.c
+tests_unit_test_tok_build_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_tok_build_LDADD = $(CMOCKA_TEST_LDADD)
+endif

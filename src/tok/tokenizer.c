@@ -84,9 +84,10 @@ static void note_spaces(qt_tokenizer *t, size_t k, const char *tok)
     count_spaces(tok, &t->spaces[2 * k], &t->spaces[2 * k + 1]);
 }
 
-int qt_tokenizer_encode(qt_tokenizer *t, const char *text, size_t len, qt_encoding *enc, qt_err *e)
+/* Steps 1-3 of encoding (added tokens, normalizer, pre-tokenizer): leaves
+ * the splits in t->sp_a. */
+static int split_text(qt_tokenizer *t, const char *text, size_t len, qt_err *e)
 {
-    enc->n = 0;
     if (len > (1u << 30))
         return qt_fail(e, "text too long to tokenize (%zu bytes)", len);
     long bad = qt_utf8_invalid_offset(text, len);
@@ -95,7 +96,6 @@ int qt_tokenizer_encode(qt_tokenizer *t, const char *text, size_t len, qt_encodi
     qt_splits *sp = &t->sp_a, *scratch = &t->sp_b;
     qt_splits_clear(sp);
     qt_splits_clear(scratch);
-
     /* 1. added tokens matched in the raw text */
     qt_nstr whole;
     qt_nstr_init_text(&whole, text, (uint32_t)len);
@@ -130,6 +130,27 @@ int qt_tokenizer_encode(qt_tokenizer *t, const char *text, size_t len, qt_encodi
     if (t->pretok)
         qt_pretok_apply(t->pretok, sp, scratch);
 
+    return 0;
+}
+
+int qt_tokenizer_pretokenize(qt_tokenizer *t, const char *text, size_t len,
+                             void (*word)(void *ctx, const char *s, size_t n), void *ctx, qt_err *e)
+{
+    if (split_text(t, text, len, e) != 0)
+        return -1;
+    for (size_t i = 0; i < t->sp_a.n; i++)
+        if (t->sp_a.v[i].token < 0)
+            word(ctx, t->sp_a.v[i].ns.s, t->sp_a.v[i].ns.len);
+    qt_splits_clear(&t->sp_a);
+    return 0;
+}
+
+int qt_tokenizer_encode(qt_tokenizer *t, const char *text, size_t len, qt_encoding *enc, qt_err *e)
+{
+    enc->n = 0;
+    if (split_text(t, text, len, e) != 0)
+        return -1;
+    qt_splits *sp = &t->sp_a;
     /* 4. the model; offsets back into the original text (bytes for now) */
     for (size_t i = 0; i < sp->n; i++) {
         qt_split *s = &sp->v[i];

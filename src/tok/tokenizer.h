@@ -63,6 +63,13 @@ int qt_tokenizer_load_vocab_txt(const char *path, int lowercase, qt_tokenizer **
 
 void qt_tokenizer_free(qt_tokenizer *t);
 
+/* Runs only the normalizer and pre-tokenizer (added tokens are cut out and
+ * skipped) and calls word() with each normalized piece of text, in order:
+ * what the model would tokenize. Used to count words when building a
+ * vocabulary (tok_build.h). */
+int qt_tokenizer_pretokenize(qt_tokenizer *t, const char *text, size_t len,
+                             void (*word)(void *ctx, const char *s, size_t n), void *ctx, qt_err *e);
+
 /* Encodes len bytes of UTF-8 text (no special tokens added). The encoding's
  * previous contents are replaced. Fails only on invalid UTF-8. */
 int qt_tokenizer_encode(qt_tokenizer *t, const char *text, size_t len, qt_encoding *enc, qt_err *e);

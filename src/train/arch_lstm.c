@@ -3,7 +3,6 @@
  * its own arena and gradient buffer and one BLAS thread; the gradients are
  * summed in worker order, so a step's result does not depend on timing. */
 #include <math.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +12,12 @@
 #include "nn/safetensors.h"
 #include "nn/tensor.h"
 #include "train/arch.h"
+#include "train/pool.h"
 #include "util/file.h"
 #include "util/json.h"
 #include "util/sha256.h"
 
-#define MAX_WORKERS 16
+#define MAX_WORKERS QT_POOL_MAX_WORKERS
 
 /* One feature record: a header, then the ids, then the exact-match bits
  * (and the char ids when the character CNN is on). */
@@ -36,7 +36,6 @@ typedef struct worker {
     size_t cap_c, cap_q, cap_b;
     double loss;
     long tokens;
-    int rc;
     qt_err err;
 } worker;
 
@@ -546,16 +545,15 @@ static int worker_step(lstm_impl *im, int t)
     return 0;
 }
 
-typedef struct thread_arg {
-    lstm_impl *im;
-    int t;
-} thread_arg;
-
-static void *thread_main(void *p)
+static int pool_step(void *ctx, int t, int first, int count, qt_err *e)
 {
-    thread_arg *ta = p;
-    ta->im->workers[ta->t].rc = worker_step(ta->im, ta->t);
-    return NULL;
+    lstm_impl *im = ctx;
+    im->workers[t].first = first;
+    im->workers[t].count = count;
+    int rc = worker_step(im, t);
+    if (rc != 0)
+        *e = im->workers[t].err;
+    return rc;
 }
 
 static int lstm_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
@@ -565,41 +563,18 @@ static int lstm_step(qt_train_arch *a, const uint8_t *const *records, int n, uin
     im->records = records;
     im->batch_n = n;
     im->seed = seed;
-    int T = im->threads < n ? im->threads : n;
-    for (int t = 0; t < im->threads; t++) {
-        im->workers[t].first = t < T ? t * n / T : 0;
-        im->workers[t].count = t < T ? (t + 1) * n / T - t * n / T : 0;
-        im->workers[t].rc = 0;
-    }
-    pthread_t th[MAX_WORKERS];
-    thread_arg args[MAX_WORKERS];
-    int started[MAX_WORKERS] = {0};
-    for (int t = 1; t < T; t++) {
-        args[t] = (thread_arg){im, t};
-        started[t] = pthread_create(&th[t], NULL, thread_main, &args[t]) == 0;
-        if (!started[t])
-            im->workers[t].rc = worker_step(im, t);
-    }
-    im->workers[0].rc = worker_step(im, 0);
-    for (int t = 1; t < T; t++)
-        if (started[t])
-            pthread_join(th[t], NULL);
+    int T = qt_pool_run(im->threads, n, pool_step, im, e);
+    if (T < 0)
+        return -1;
     double total = 0;
     long toks = 0;
+    float *grads[MAX_WORKERS];
     for (int t = 0; t < T; t++) {
-        if (im->workers[t].rc != 0) {
-            *e = im->workers[t].err;
-            return -1;
-        }
         total += im->workers[t].loss;
         toks += im->workers[t].tokens;
+        grads[t] = im->workers[t].grads_flat;
     }
-    /* fixed order: worker 1, 2, ... added into worker 0's (the model's) */
-    for (int t = 1; t < T; t++) {
-        const float *g = im->workers[t].grads_flat;
-        for (size_t i = 0; i < im->n_floats; i++)
-            im->g_flat[i] += g[i];
-    }
+    qt_pool_sum_grads(grads, T, im->n_floats);
     *loss = total / n;
     *tokens = toks;
     return 0;

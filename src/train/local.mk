@@ -7,6 +7,8 @@ libqaterm_a_SOURCES += \
 	src/train/split.c src/train/split.h \
 	src/train/train.h src/train/config.c \
 	src/train/arch.h src/train/arch_lstm.c \
+	src/train/pool.c src/train/pool.h \
+	src/train/tokenizer_build.c src/train/tokenizer_build.h \
 	src/train/data.c src/train/data.h \
 	src/train/state.c src/train/state.h \
 	src/train/evaluate.c src/train/evaluate.h \
