@@ -6,3 +6,4 @@ EXTRA_DIST += assets/demo/make_demo.py
 # The default models trained by qaterm's own trainer (one folder per family).
 nobase_dist_pkgdata_DATA += assets/models/lstm/config.json assets/models/lstm/model.safetensors \
 	assets/models/lstm/vocab.txt assets/models/lstm/MODEL_CARD.md
+EXTRA_DIST += assets/models/make_models.sh

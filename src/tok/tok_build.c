@@ -334,15 +334,21 @@ int qt_tok_build_json(qt_tok_build_kind kind, const char *const *texts, const si
                 goto oom;
         } else {
             snprintf(buf, sizeof buf, METASPACE "%s", chars[i].s);
-            if (vocab_put(model, kind, &seen, chars[i].s, chars[i].n, floor_score) != 0 ||
-                vocab_put(model, kind, &seen, buf, strlen(buf), floor_score) != 0)
+            /* distinct scores: equal ones would leave Viterbi ties that
+             * implementations break differently */
+            double sc = floor_score - 1e-3 * (double)i;
+            if (vocab_put(model, kind, &seen, chars[i].s, chars[i].n, sc) != 0 ||
+                vocab_put(model, kind, &seen, buf, strlen(buf), sc - 5e-4) != 0)
                 goto oom;
         }
     }
-    if (kind == QT_TOK_BUILD_UNIGRAM && vocab_put(model, kind, &seen, METASPACE, 3, floor_score) != 0)
+    if (kind == QT_TOK_BUILD_UNIGRAM && vocab_put(model, kind, &seen, METASPACE, 3, floor_score + 1e-3) != 0)
         goto oom;
+    /* log relative frequency, made strictly decreasing along the sorted
+     * order (the same reason) */
     for (size_t i = 0; i < n_words && (long)seen.used < max_vocab; i++)
-        if (vocab_put(model, kind, &seen, words[i].s, words[i].n, log((double)words[i].count / total)) != 0)
+        if (vocab_put(model, kind, &seen, words[i].s, words[i].n,
+                      log((double)words[i].count / total) - 1e-6 * (double)i) != 0)
             goto oom;
     *json = cJSON_Print(root);
     if (!*json)
