@@ -61,10 +61,6 @@ int cmd_train(int argc, char **argv)
         qt_die_msg("train: --arch %s: unknown architecture (expected bert, t5, lstm or mamba)", arch);
         return QT_EXIT_USAGE;
     }
-    if (strcmp(arch, "lstm") != 0) {
-        qt_die_msg("train: --arch %s: not yet supported: no backward for %s", arch, arch);
-        return QT_EXIT_FAIL;
-    }
     qt_err e = {{0}};
     qt_train_config cfg;
     if (qt_train_config_load(config, &cfg, &e) != 0) {

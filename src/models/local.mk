@@ -4,6 +4,15 @@ libqaterm_a_SOURCES += src/models/model.c src/models/model.h src/models/engines.
 libqaterm_a_SOURCES += src/models/checkpoint.c src/models/checkpoint.h
 # Mamba (selective state space) engine: span head and generative QA
 libqaterm_a_SOURCES += src/models/mamba.c src/models/mamba.h src/models/mamba_qa.c src/models/mamba_internal.h
+# Mamba span reader for training: forward with saved activations, backward, loss, checkpoint I/O
+libqaterm_a_SOURCES += src/models/mamba_train.c src/models/mamba_train_io.c src/models/mamba_train.h
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_mamba_grad
+TESTS += tests/unit/test_mamba_grad
+tests_unit_test_mamba_grad_SOURCES = tests/unit/test_mamba_grad.c tests/unit/gradcheck.h
+tests_unit_test_mamba_grad_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_mamba_grad_LDADD = $(CMOCKA_TEST_LDADD)
+endif
 # BERT / RoBERTa extractive QA engine (tests/ref/bert_ref.py makes its fixtures)
 libqaterm_a_SOURCES += src/models/bert.c src/models/bert.h
 if HAVE_CMOCKA
@@ -22,6 +31,15 @@ EXTRA_DIST += tests/ref/bert_ref.py tests/ref/make_bert_base.py tests/ref/bench_
 	tests/fixtures/roberta/tokenizer.json \
 	tests/fixtures/roberta/ctx_short.txt tests/fixtures/roberta/ctx_long.txt \
 	tests/fixtures/roberta/expected.json tests/fixtures/roberta/squad.json
+# BERT training: forward with saved activations, backward, span loss, HF save (arch_bert.c)
+libqaterm_a_SOURCES += src/models/bert_train.c src/models/bert_train.h src/models/bert_train_pass.c
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_bert_grad
+TESTS += tests/unit/test_bert_grad
+tests_unit_test_bert_grad_SOURCES = tests/unit/test_bert_grad.c tests/unit/gradcheck.h
+tests_unit_test_bert_grad_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_bert_grad_LDADD = $(CMOCKA_TEST_LDADD)
+endif
 # BiLSTM reader (qaterm_bilstm): forward, backward, loss; tests/ref/bilstm_ref.py makes its fixtures
 libqaterm_a_SOURCES += src/models/bilstm.c src/models/bilstm.h src/models/bilstm_internal.h \
 	src/models/bilstm_forward.c src/models/bilstm_backward.c
@@ -70,3 +88,12 @@ EXTRA_DIST += tests/ref/t5_ref.py \
 	tests/fixtures/t5-relu/tokenizer.json tests/fixtures/t5-relu/expected.json \
 	tests/fixtures/t5-gated/config.json tests/fixtures/t5-gated/model.safetensors \
 	tests/fixtures/t5-gated/tokenizer.json tests/fixtures/t5-gated/expected.json
+# T5 for training: forward with saved activations, loss, backward (arch t5)
+libqaterm_a_SOURCES += src/models/t5_train.c src/models/t5_train_backward.c src/models/t5_train.h
+if HAVE_CMOCKA
+check_PROGRAMS += tests/unit/test_t5_grad
+TESTS += tests/unit/test_t5_grad
+tests_unit_test_t5_grad_SOURCES = tests/unit/test_t5_grad.c tests/unit/gradcheck.h
+tests_unit_test_t5_grad_CFLAGS = $(CMOCKA_TEST_CFLAGS)
+tests_unit_test_t5_grad_LDADD = $(CMOCKA_TEST_LDADD)
+endif

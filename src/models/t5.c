@@ -11,12 +11,14 @@
  * use_cache (true); and qaterm's own: qaterm_prompt ("question: {question}
  * context: {context}"), qaterm_no_answer ("unanswerable"),
  * qaterm_max_input_tokens (512), qaterm_doc_stride (128),
- * qaterm_max_new_tokens (32).
+ * qaterm_max_new_tokens (32), qaterm_null_threshold (absent: the greedy
+ * output decides; see t5_qa.c).
  *
  * Environment: QATERM_T5_CACHE=0 decodes without the key/value cache (every
  * step recomputes the decoder over all tokens so far, cross-attention keys
  * included, as use_cache=False does); QATERM_T5_STATS=1 prints each
  * window's encoder time and decoding cost per generated token to stderr. */
+#include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -25,6 +27,7 @@
 
 #include "models/engines.h"
 #include "models/t5_internal.h"
+#include "qa/decode.h"
 #include "qa/normalize.h"
 #include "util/json.h"
 
@@ -156,6 +159,10 @@ static int read_config(qt_t5 *t, qt_err *e)
         cfg_int(ck, "qaterm_doc_stride", 0, 128, 0, 8192, &t->doc_stride, e) ||
         cfg_int(ck, "qaterm_max_new_tokens", 0, 32, 1, 64, &t->max_new, e))
         goto fail;
+    t->null_threshold = NAN;
+    if (qt_qa_null_threshold_from_config(qt_ckpt_config(ck), qt_ckpt_dir(ck), &t->null_threshold, e) != 0)
+        goto fail;
+    t->has_null_threshold = !isnan(t->null_threshold);
     const char *mark = strstr(t->prompt, "{context}");
     if (!mark || strstr(mark + 1, "{context}")) {
         qt_fail(e, "%s/config.json: at $.qaterm_prompt: expected exactly one {context} in \"%.80s\"", qt_ckpt_dir(ck),

@@ -54,6 +54,11 @@ typedef struct qt_t5 {
     int max_enc;     /* encoder tokens per window */
     int doc_stride;  /* overlap of windows, in context tokens */
     int max_new;     /* generated tokens at most */
+    /* qaterm_null_threshold, when config.json has it: the answer/no-answer
+     * decision compares the scores (see t5_qa.c) instead of trusting the
+     * greedy output alone */
+    int has_null_threshold;
+    double null_threshold;
     int use_cache;   /* 0: recompute the decoder from scratch every step */
     int stats;       /* print timings per window to stderr */
 

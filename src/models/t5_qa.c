@@ -17,6 +17,13 @@
  *     answer", the window least sure of that is decoded again with </s> and
  *     the no-answer string's first token banned at the first step, giving
  *     the best real answer (best_text) and p = e^na / (e^na + e^best).
+ *   - With qaterm_null_threshold in config.json (written by `qaterm train`
+ *     or `tune-threshold`), the best real answer and the no-answer string
+ *     are weighed instead: answered when log((1 - p) / p) = ans - na exceeds
+ *     the threshold, whatever the greedy output was. A small model trained
+ *     with many unanswerable examples greedily says "unanswerable" far too
+ *     often; its scores still rank the questions (the AUROC), so a tuned
+ *     threshold recovers the answers.
  *   - The answer's place in the context is found by searching for its text:
  *     exactly, then ignoring case and runs of spaces, then as SQuAD-
  *     normalized words; the reported text is then the context's own. */
@@ -328,6 +335,26 @@ static void set_span(const char *context, const char *text, long *cs, long *ce, 
     }
 }
 
+/* The tuned decision (see the top): answer when ans - na > threshold. The
+ * best real answer is already in best_text. */
+static void apply_threshold(const qt_t5 *t, const char *context, qt_qa_answer *out, double na, double ans)
+{
+    int answer = ans - na > t->null_threshold;
+    if (answer == out->has_answer)
+        return;
+    char *shown = strdup(answer ? out->best_text : "");
+    if (!shown)
+        return; /* out of memory: the greedy decision stands */
+    free(out->text);
+    out->text = shown;
+    out->has_answer = answer;
+    out->score = answer ? ans : na;
+    out->confidence = answer ? 1.0 - out->no_answer_prob : out->no_answer_prob;
+    out->char_start = out->char_end = out->byte_start = out->byte_end = -1;
+    if (answer)
+        set_span(context, out->text, &out->char_start, &out->char_end, &out->byte_start, &out->byte_end, &out->text);
+}
+
 int qt_t5_answer(qt_model *m, const char *question, const char *context, qt_qa_answer *out, qt_err *e)
 {
     qt_t5 *t = m->impl;
@@ -409,6 +436,7 @@ int qt_t5_answer(qt_model *m, const char *question, const char *context, qt_qa_a
     }
 
     int best = -1, least_na = 0;
+    double out_score_na = 0, out_score_ans = 0;
     for (int w = 0; w < n_windows; w++) {
         if (!wr[w].is_na && (best < 0 || wr[w].score > wr[best].score))
             best = w;
@@ -419,6 +447,8 @@ int qt_t5_answer(qt_model *m, const char *question, const char *context, qt_qa_a
     out->best_char_start = out->best_char_end = -1;
     if (best >= 0) {
         double d = wr[best].na_score - wr[best].score;
+        out_score_na = wr[best].na_score;
+        out_score_ans = wr[best].score;
         out->has_answer = 1;
         out->score = wr[best].score;
         out->no_answer_prob = 1.0 / (1.0 + exp(-d));
@@ -447,6 +477,8 @@ int qt_t5_answer(qt_model *m, const char *question, const char *context, qt_qa_a
             decode_text(t, gen, n_gen, &text, e) != 0)
             goto done;
         double d = wr[w].na_score - sc;
+        out_score_na = wr[w].na_score;
+        out_score_ans = sc;
         out->has_answer = 0;
         out->score = wr[w].na_score;
         out->no_answer_prob = 1.0 / (1.0 + exp(-d));
@@ -455,6 +487,8 @@ int qt_t5_answer(qt_model *m, const char *question, const char *context, qt_qa_a
         out->best_text = text;
         set_span(context, text, &out->best_char_start, &out->best_char_end, NULL, NULL, &out->best_text);
     }
+    if (out->text && out->best_text && t->has_null_threshold)
+        apply_threshold(t, context, out, out_score_na, out_score_ans);
     rc = out->text && out->best_text ? 0 : qt_fail(e, "out of memory");
 done:
     for (int w = 0; wr && w < n_windows; w++)

@@ -58,11 +58,17 @@ struct qt_train_arch {
     void (*destroy)(qt_train_arch *a);
 };
 
-/* Fills a for an architecture name; -1 "not yet supported" for those without
- * a backward yet. threads: workers for step; blas_threads: per worker. */
+/* Fills a for an architecture name (lstm, bert, t5, mamba); -1 for any other.
+ * threads: workers for step; blas_threads: per worker. */
 int qt_train_arch_init(qt_train_arch *a, const char *name, int threads, int blas_threads, qt_err *e);
 
 /* The BiLSTM reader (arch_lstm.c). */
 int qt_train_arch_lstm(qt_train_arch *a, int threads, qt_err *e);
+/* BertForQuestionAnswering (arch_bert.c). */
+int qt_train_arch_bert(qt_train_arch *a, int threads, qt_err *e);
+/* MambaForCausalLM with qaterm's span head (arch_mamba.c). */
+int qt_train_arch_mamba(qt_train_arch *a, int threads, qt_err *e);
+/* T5ForConditionalGeneration, generative (arch_t5.c). */
+int qt_train_arch_t5(qt_train_arch *a, int threads, qt_err *e);
 
 #endif

@@ -7,6 +7,9 @@ libqaterm_a_SOURCES += \
 	src/train/split.c src/train/split.h \
 	src/train/train.h src/train/config.c \
 	src/train/arch.h src/train/arch_lstm.c \
+	src/train/arch_bert.c \
+	src/train/arch_mamba.c \
+	src/train/arch_t5.c \
 	src/train/pool.c src/train/pool.h \
 	src/train/tokenizer_build.c src/train/tokenizer_build.h \
 	src/train/data.c src/train/data.h \
@@ -29,6 +32,12 @@ tests_unit_test_train_LDADD = $(CMOCKA_TEST_LDADD)
 endif
 
 TESTS += tests/cli/train.sh
+TESTS += tests/cli/train_t5.sh
+EXTRA_DIST += tests/cli/train_t5.sh assets/models/configs/t5.json assets/models/configs/t5-tiny.json
+TESTS += tests/cli/train_bert.sh
+EXTRA_DIST += tests/cli/train_bert.sh assets/models/configs/bert.json assets/models/configs/bert-tiny.json
+TESTS += tests/cli/train_mamba.sh
+EXTRA_DIST += tests/cli/train_mamba.sh assets/models/configs/mamba.json assets/models/configs/mamba-tiny.json
 EXTRA_DIST += tests/cli/train.sh assets/models/configs/lstm.json assets/models/configs/lstm-long.json \
 	assets/models/configs/lstm-holdout.json \
 	src/train/DESIGN.md

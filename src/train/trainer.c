@@ -47,8 +47,12 @@ int qt_train_arch_init(qt_train_arch *a, const char *name, int threads, int blas
     qt_blas_set_threads(blas_threads);
     if (strcmp(name, "lstm") == 0)
         return qt_train_arch_lstm(a, threads, e);
-    if (strcmp(name, "bert") == 0 || strcmp(name, "t5") == 0 || strcmp(name, "mamba") == 0)
-        return qt_fail(e, "--arch %s: not yet supported: no backward for %s", name, name);
+    if (strcmp(name, "bert") == 0)
+        return qt_train_arch_bert(a, threads, e);
+    if (strcmp(name, "mamba") == 0)
+        return qt_train_arch_mamba(a, threads, e);
+    if (strcmp(name, "t5") == 0)
+        return qt_train_arch_t5(a, threads, e);
     return qt_fail(e, "--arch %s: unknown architecture (expected bert, t5, lstm or mamba)", name);
 }
 

@@ -82,4 +82,27 @@ check_error "unknown model_type" "model_type 'gpt9' is not supported" "$QATERM" 
 "$QATERM" ask --model "$B" --context "$B/ctx_short.txt" >/dev/null 2>&1
 [ $? -eq 2 ] && ok "usage error: exit 2" || fail "usage error: exit 2"
 
+# ---- T5 with a tuned no-answer threshold (t5_qa.c): the scores decide ------
+T=$QATERM_SRCDIR/tests/fixtures/t5-relu
+jq -r .context "$T/expected.json" >"$TMP/t5ctx.txt"
+t5q=$(jq -r .question "$T/expected.json")
+for thr in -1e30 1e30; do
+    mkdir -p "$TMP/t5$thr"
+    cp "$T/model.safetensors" "$T/tokenizer.json" "$TMP/t5$thr/"
+    jq ". + {qaterm_null_threshold: $thr}" "$T/config.json" >"$TMP/t5$thr/config.json"
+    "$QATERM" ask --model "$TMP/t5$thr" --context "$TMP/t5ctx.txt" --question "$t5q" --json >"$TMP/t5$thr.json" 2>&1
+done
+if [ "$(jq -r '.[0].has_answer' "$TMP/t5-1e30.json")" = true ] &&
+    [ "$(jq -r '.[0].answer == .[0].best_text and (.[0].answer | length) > 0' "$TMP/t5-1e30.json")" = true ]; then
+    ok "t5: a threshold below every margin answers with the best real answer"
+else
+    fail "t5: a threshold below every margin answers with the best real answer"; diag "$(cat "$TMP/t5-1e30.json")"
+fi
+if [ "$(jq -r '.[0].has_answer' "$TMP/t51e30.json")" = false ] && [ "$(jq -r '.[0].answer' "$TMP/t51e30.json")" = "" ] &&
+    [ "$(jq -r '.[0].best_text' "$TMP/t51e30.json")" = "$(jq -r '.[0].best_text' "$TMP/t5-1e30.json")" ]; then
+    ok "t5: a threshold above every margin abstains, keeping the best text"
+else
+    fail "t5: a threshold above every margin abstains, keeping the best text"; diag "$(cat "$TMP/t51e30.json")"
+fi
+
 done_testing

@@ -1,0 +1,618 @@
+/* T5ForConditionalGeneration as a trainable architecture (arch.h), on the
+ * network of src/models/t5_train.h, trained to write the answer the way
+ * the engine (src/models/t5_qa.c) reads it.
+ *
+ * Features: one record per example, the engine's first window exactly:
+ * qaterm_prompt ("question: {question} context: {context}") tokenized
+ * whole, cut by the tokens' byte offsets into before / context / after,
+ * the context tokens cut so that before + context + after + </s> fits
+ * qaterm_max_input_tokens. The target is the answer's text as it stands in
+ * the context, tokenized alone, + </s>; for an unanswerable example the
+ * no-answer string's tokens (qaterm_no_answer) + </s>. Unusable: an answer
+ * that ends past the kept context tokens, a target longer than
+ * qaterm_max_new_tokens (the engine could never finish it), a question
+ * that leaves the context fewer than 8 tokens (the engine refuses it).
+ *
+ * "model" keys of the training config: the T5Config ones (d_model, d_kv,
+ * d_ff, num_heads, num_layers, num_decoder_layers,
+ * relative_attention_num_buckets, relative_attention_max_distance,
+ * dropout_rate, layer_norm_epsilon; feed_forward_proj must be "relu" and
+ * tie_word_embeddings true), vocab_max (16000: the Unigram tokenizer's
+ * size at most), and qaterm_prompt, qaterm_no_answer ("unanswerable"),
+ * qaterm_max_input_tokens (320), qaterm_doc_stride (128),
+ * qaterm_max_new_tokens (32), written as they are into config.json.
+ *
+ * Loss: the token mean of the targets' cross-entropy over the whole batch
+ * (every worker's gradient is scaled by 1 / the batch's target tokens). */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "models/t5_train.h"
+#include "nn/tensor.h"
+#include "train/arch.h"
+#include "train/pool.h"
+#include "train/tokenizer_build.h"
+#include "util/file.h"
+#include "util/json.h"
+#include "util/sha256.h"
+
+#define DEFAULT_PROMPT "question: {question} context: {context}"
+#define DEFAULT_NO_ANSWER "unanswerable"
+#define MIN_CONTEXT_TOKENS 8 /* the engine refuses a window with less room */
+
+static const char *const specials[] = {"<pad>", "</s>", "<unk>"};
+
+/* One feature record: the header, the encoder ids (</s> included), the
+ * target ids (</s> included). */
+typedef struct rec_head {
+    int32_t n_enc, n_tgt, kind, pad;
+} rec_head;
+
+typedef struct worker {
+    qt_arena arena;
+    float *grads_flat; /* worker 0 uses the model's */
+    qt_t5t_weights grads;
+    int32_t *enc_ids, *enc_len, *dec_ids, *targets;
+    size_t cap_e, cap_d, cap_b;
+    double loss_sum;
+    long tokens;
+} worker;
+
+typedef struct t5_impl {
+    qt_t5t_config cfg;
+    char *prompt, *no_answer;
+    int max_input, doc_stride, max_new;
+    char *tok_json;
+    qt_tokenizer *tok;
+    int32_t *na_ids; /* the no-answer string's tokens + </s> */
+    int n_na;
+    char key[QT_SHA256_HEX_LEN + 1];
+    size_t n_floats;
+    float *w_flat, *g_flat;
+    qt_t5t_weights w;
+    qt_t5t_param plist[QT_T5T_MAX_PARAMS];
+    qt_param params[QT_T5T_MAX_PARAMS];
+    const char *names[QT_T5T_MAX_PARAMS];
+    int n_params;
+    int threads;
+    worker workers[QT_POOL_MAX_WORKERS];
+    qt_encoding enc, ans; /* featurize's scratch */
+    /* the batch being computed */
+    const uint8_t *const *records;
+    int batch_targets;
+    uint64_t seed;
+} t5_impl;
+
+/* ---- the model's memory ---- */
+
+static int bind_params(t5_impl *im, qt_err *e)
+{
+    im->n_floats = qt_t5t_param_floats(&im->cfg);
+    im->w_flat = qt_floats_alloc(im->n_floats);
+    im->g_flat = qt_floats_alloc(im->n_floats);
+    if (!im->w_flat || !im->g_flat)
+        return qt_fail(e, "out of memory for %zu parameters", im->n_floats);
+    qt_t5t_bind(&im->cfg, &im->w, im->w_flat);
+    im->n_params = qt_t5t_params(&im->cfg, im->plist);
+    for (int i = 0; i < im->n_params; i++) {
+        const qt_t5t_param *p = &im->plist[i];
+        im->params[i] = (qt_param){im->w_flat + p->offset, im->g_flat + p->offset, NULL, NULL, p->numel, p->decay};
+        im->names[i] = p->name;
+    }
+    for (int t = 0; t < im->threads; t++) {
+        worker *wk = &im->workers[t];
+        wk->grads_flat = t == 0 ? im->g_flat : qt_floats_alloc(im->n_floats);
+        if (!wk->grads_flat)
+            return qt_fail(e, "out of memory for worker gradients");
+        qt_t5t_bind(&im->cfg, &wk->grads, wk->grads_flat);
+    }
+    return 0;
+}
+
+/* sha256 of the tokenizer and everything else that shapes a record. */
+static void compute_key(t5_impl *im)
+{
+    qt_sha256_ctx ctx;
+    qt_sha256_init(&ctx);
+    char buf[160];
+    int n = snprintf(buf, sizeof buf, "t5 v1|%d|%d|%d|%d|%d|", im->max_input, im->max_new, im->cfg.eos_id,
+                     im->cfg.pad_id, im->cfg.start_id);
+    qt_sha256_update(&ctx, buf, (size_t)n);
+    qt_sha256_update(&ctx, im->prompt, strlen(im->prompt) + 1);
+    qt_sha256_update(&ctx, im->no_answer, strlen(im->no_answer) + 1);
+    qt_sha256_update(&ctx, im->tok_json, strlen(im->tok_json));
+    uint8_t d[QT_SHA256_BYTES];
+    qt_sha256_final(&ctx, d);
+    for (int i = 0; i < QT_SHA256_BYTES; i++)
+        snprintf(im->key + 2 * i, 3, "%02x", d[i]);
+}
+
+/* The specials where the config says, and the no-answer string's tokens. */
+static int check_tokenizer(t5_impl *im, const char *name, qt_err *e)
+{
+    const int32_t want[2] = {im->cfg.pad_id, im->cfg.eos_id};
+    for (int i = 0; i < 2; i++)
+        if (qt_tokenizer_token_to_id(im->tok, specials[i]) != want[i])
+            return qt_fail(e, "%s: token \"%s\" has id %d, the config says %d", name, specials[i],
+                           qt_tokenizer_token_to_id(im->tok, specials[i]), want[i]);
+    if (qt_tokenizer_vocab_size(im->tok) > im->cfg.vocab)
+        return qt_fail(e, "%s: %d tokens, more than vocab_size %d", name, qt_tokenizer_vocab_size(im->tok),
+                       im->cfg.vocab);
+    if (qt_tokenizer_encode(im->tok, im->no_answer, strlen(im->no_answer), &im->ans, e) != 0)
+        return qt_fail_prefix(e, "%s: qaterm_no_answer", name);
+    im->n_na = (int)im->ans.n + 1;
+    if (im->n_na > im->max_new)
+        return qt_fail(e, "%s: qaterm_no_answer is %d tokens with </s>, more than qaterm_max_new_tokens %d", name,
+                       im->n_na, im->max_new);
+    if (!(im->na_ids = malloc((size_t)im->n_na * sizeof *im->na_ids)))
+        return qt_fail(e, "out of memory");
+    memcpy(im->na_ids, im->ans.ids, im->ans.n * sizeof *im->na_ids);
+    im->na_ids[im->ans.n] = im->cfg.eos_id;
+    return 0;
+}
+
+/* ---- create / load / save ---- */
+
+static int set_str(char **dst, const char *s, qt_err *e)
+{
+    free(*dst);
+    *dst = strdup(s);
+    return *dst ? 0 : qt_fail(e, "out of memory");
+}
+
+/* The qaterm_* keys of obj (a training config's "model" or a config.json). */
+static int read_qa_keys(t5_impl *im, const cJSON *obj, const char *name, const char *jpath, qt_err *e)
+{
+    struct {
+        const char *key;
+        int *out, lo, hi;
+    } ints[] = {{"qaterm_max_input_tokens", &im->max_input, 16, 8192},
+                {"qaterm_doc_stride", &im->doc_stride, 0, 8192},
+                {"qaterm_max_new_tokens", &im->max_new, 1, 64}};
+    for (size_t i = 0; i < sizeof ints / sizeof *ints; i++) {
+        e->msg[0] = 0;
+        const cJSON *v = qt_json_opt(obj, ints[i].key, cJSON_Number, name, jpath, e);
+        if (!v && e->msg[0])
+            return -1;
+        if (v && (v->valuedouble != floor(v->valuedouble) || v->valuedouble < ints[i].lo ||
+                  v->valuedouble > ints[i].hi))
+            return qt_fail(e, "%s: at %s.%s: expected an integer in %d..%d, got %g", name, jpath, ints[i].key,
+                           ints[i].lo, ints[i].hi, v->valuedouble);
+        if (v)
+            *ints[i].out = (int)v->valuedouble;
+    }
+    const char *strs[] = {"qaterm_prompt", "qaterm_no_answer"};
+    char **outs[] = {&im->prompt, &im->no_answer};
+    for (int i = 0; i < 2; i++) {
+        e->msg[0] = 0;
+        const cJSON *v = qt_json_opt(obj, strs[i], cJSON_String, name, jpath, e);
+        if (!v && e->msg[0])
+            return -1;
+        if (v && set_str(outs[i], v->valuestring, e) != 0)
+            return -1;
+    }
+    const char *mark = strstr(im->prompt, "{context}");
+    if (!mark || strstr(mark + 1, "{context}"))
+        return qt_fail(e, "%s: at %s.qaterm_prompt: expected exactly one {context} in \"%.80s\"", name, jpath,
+                       im->prompt);
+    return 0;
+}
+
+static int t5_create(qt_train_arch *a, const cJSON *model_cfg, const qt_example_set *train, qt_err *e)
+{
+    t5_impl *im = a->impl;
+    static const char *const known[] = {
+        "vocab_max", "d_model", "d_kv", "d_ff", "num_heads", "num_layers", "num_decoder_layers",
+        "relative_attention_num_buckets", "relative_attention_max_distance", "dropout_rate", "layer_norm_epsilon",
+        "feed_forward_proj", "tie_word_embeddings", "qaterm_prompt", "qaterm_no_answer", "qaterm_max_input_tokens",
+        "qaterm_doc_stride", "qaterm_max_new_tokens"};
+    int vocab_max = 16000;
+    cJSON *empty = model_cfg ? NULL : cJSON_CreateObject();
+    if (!model_cfg && !(model_cfg = empty))
+        return qt_fail(e, "out of memory");
+    for (const cJSON *it = model_cfg ? model_cfg->child : NULL; it; it = it->next) {
+        size_t k = 0;
+        while (k < sizeof known / sizeof *known && strcmp(it->string, known[k]) != 0)
+            k++;
+        if (k == sizeof known / sizeof *known)
+            return qt_fail(e, "config $.model.%s: unknown key for --arch t5 (expected vocab_max, the T5Config keys "
+                              "d_model, d_kv, d_ff, num_heads, num_layers, num_decoder_layers, "
+                              "relative_attention_num_buckets, relative_attention_max_distance, dropout_rate, "
+                              "layer_norm_epsilon, or qaterm_prompt, qaterm_no_answer, qaterm_max_input_tokens, "
+                              "qaterm_doc_stride, qaterm_max_new_tokens)", it->string);
+        if (k == 0) {
+            if (!cJSON_IsNumber(it) || it->valuedouble != floor(it->valuedouble) || it->valuedouble < 64 ||
+                it->valuedouble > (1 << 22))
+                return qt_fail(e, "config $.model.vocab_max: expected an integer in 64..%d", 1 << 22);
+            vocab_max = (int)it->valuedouble;
+        }
+    }
+    int rc = qt_t5t_config_from_json(model_cfg, "config $.model", &im->cfg, e) ||
+             read_qa_keys(im, model_cfg, "config", "$.model", e);
+    cJSON_Delete(empty);
+    if (rc)
+        return -1;
+    im->cfg.vocab = 4; /* checked again once the tokenizer is built */
+    if (qt_t5t_config_check(&im->cfg, "config $.model", e) != 0)
+        return -1;
+    if (qt_train_build_tokenizer(train, QT_TOK_BUILD_UNIGRAM, vocab_max, specials, 3, specials[2], &im->tok_json,
+                                 &im->tok, e) != 0)
+        return -1;
+    im->cfg.vocab = qt_tokenizer_vocab_size(im->tok);
+    if (qt_t5t_config_check(&im->cfg, "the built tokenizer", e) != 0 ||
+        check_tokenizer(im, "the built tokenizer", e) != 0)
+        return -1;
+    compute_key(im);
+    return bind_params(im, e);
+}
+
+static int t5_load(qt_train_arch *a, const char *dir, qt_err *e)
+{
+    t5_impl *im = a->impl;
+    char path[4200];
+    size_t len;
+    snprintf(path, sizeof path, "%s/config.json", dir);
+    cJSON *j = qt_json_load_file(path, e);
+    if (!j)
+        return -1;
+    im->cfg.vocab = 0;
+    int rc = qt_t5t_config_from_json(j, path, &im->cfg, e) || read_qa_keys(im, j, path, "$", e) ||
+             qt_t5t_config_check(&im->cfg, path, e);
+    cJSON_Delete(j);
+    if (rc)
+        return -1;
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (qt_read_file(path, 0, &im->tok_json, &len, e) != 0 ||
+        qt_tokenizer_from_json(path, im->tok_json, len, &im->tok, e) != 0 || check_tokenizer(im, path, e) != 0 ||
+        bind_params(im, e) != 0 || qt_t5t_load_weights(&im->cfg, im->w_flat, dir, e) != 0)
+        return -1;
+    compute_key(im);
+    return 0;
+}
+
+static int write_json(const char *dir, const char *name, cJSON *j, qt_err *e)
+{
+    char path[4200], *text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!text)
+        return qt_fail(e, "out of memory");
+    size_t n = strlen(text);
+    char *buf = realloc(text, n + 2);
+    if (!buf) {
+        free(text);
+        return qt_fail(e, "out of memory");
+    }
+    buf[n] = '\n';
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int rc = qt_write_file_atomic(path, buf, n + 1, e);
+    free(buf);
+    return rc;
+}
+
+static int t5_save(qt_train_arch *a, const char *dir, qt_err *e)
+{
+    t5_impl *im = a->impl;
+    char path[4200];
+    cJSON *cfg = qt_t5t_config_to_json(&im->cfg);
+    if (cfg) {
+        cJSON_AddStringToObject(cfg, "qaterm_prompt", im->prompt);
+        cJSON_AddStringToObject(cfg, "qaterm_no_answer", im->no_answer);
+        cJSON_AddNumberToObject(cfg, "qaterm_max_input_tokens", im->max_input);
+        cJSON_AddNumberToObject(cfg, "qaterm_doc_stride", im->doc_stride);
+        cJSON_AddNumberToObject(cfg, "qaterm_max_new_tokens", im->max_new);
+    }
+    if (write_json(dir, "config.json", cfg, e) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (qt_t5t_save_weights(&im->cfg, im->w_flat, path, e) != 0)
+        return -1;
+    snprintf(path, sizeof path, "%s/tokenizer.json", dir);
+    if (qt_write_file_atomic(path, im->tok_json, strlen(im->tok_json), e) != 0)
+        return -1;
+    /* what transformers' T5TokenizerFast and generate() read beside it */
+    cJSON *st = cJSON_CreateObject();
+    if (st) {
+        cJSON_AddStringToObject(st, "pad_token", specials[0]);
+        cJSON_AddStringToObject(st, "eos_token", specials[1]);
+        cJSON_AddStringToObject(st, "unk_token", specials[2]);
+    }
+    cJSON *tc = st ? cJSON_Duplicate(st, 1) : NULL;
+    if (tc) {
+        cJSON_AddStringToObject(tc, "tokenizer_class", "T5Tokenizer");
+        cJSON_AddNumberToObject(tc, "extra_ids", 0);
+        cJSON_AddNumberToObject(tc, "model_max_length", im->max_input);
+    }
+    cJSON *gc = cJSON_CreateObject();
+    if (gc) {
+        cJSON_AddNumberToObject(gc, "decoder_start_token_id", im->cfg.start_id);
+        cJSON_AddNumberToObject(gc, "eos_token_id", im->cfg.eos_id);
+        cJSON_AddNumberToObject(gc, "pad_token_id", im->cfg.pad_id);
+    }
+    int rc = write_json(dir, "special_tokens_map.json", st, e);
+    rc = rc ? (cJSON_Delete(tc), -1) : write_json(dir, "tokenizer_config.json", tc, e);
+    rc = rc ? (cJSON_Delete(gc), -1) : write_json(dir, "generation_config.json", gc, e);
+    return rc;
+}
+
+static const char *t5_feature_key(qt_train_arch *a)
+{
+    return ((t5_impl *)a->impl)->key;
+}
+
+static void t5_init_weights(qt_train_arch *a, qt_rng *rng)
+{
+    t5_impl *im = a->impl;
+    qt_t5t_init_weights(&im->cfg, &im->w, rng);
+}
+
+static int t5_params(qt_train_arch *a, qt_param **params, const char *const **names)
+{
+    t5_impl *im = a->impl;
+    *params = im->params;
+    *names = im->names;
+    return im->n_params;
+}
+
+/* ---- features ---- */
+
+/* tmpl's len bytes with {question} replaced (as t5_qa.c fills the prompt). */
+static char *fill(const char *tmpl, size_t len, const char *question)
+{
+    size_t qlen = strlen(question), n = 0;
+    for (const char *p = tmpl; (p = memmem(p, len - (size_t)(p - tmpl), "{question}", 10)); p += 10)
+        n++;
+    char *out = malloc(len + n * qlen + 1);
+    size_t o = 0;
+    for (size_t i = 0; out && i < len;) {
+        if (len - i >= 10 && memcmp(tmpl + i, "{question}", 10) == 0) {
+            memcpy(out + o, question, qlen);
+            o += qlen;
+            i += 10;
+        } else {
+            out[o++] = tmpl[i++];
+        }
+    }
+    if (out)
+        out[o] = 0;
+    return out;
+}
+
+static int t5_featurize(qt_train_arch *a, const qt_example *ex, qt_bytes *out, int *usable, int *n_tokens,
+                        qt_err *e)
+{
+    t5_impl *im = a->impl;
+    *usable = 0;
+    *n_tokens = 0;
+    const char *mark = strstr(im->prompt, "{context}");
+    char *before = fill(im->prompt, (size_t)(mark - im->prompt), ex->question);
+    char *after = fill(mark + 9, strlen(mark + 9), ex->question);
+    size_t lb = before ? strlen(before) : 0, lc = ex->context_len, la = after ? strlen(after) : 0;
+    char *text = before && after ? malloc(lb + lc + la + 1) : NULL;
+    int rc = -1;
+    if (!text) {
+        qt_fail(e, "out of memory");
+        goto done;
+    }
+    memcpy(text, before, lb);
+    memcpy(text + lb, ex->context, lc);
+    memcpy(text + lb + lc, after, la + 1);
+    qt_encoding *enc = &im->enc;
+    if (qt_tokenizer_encode(im->tok, text, lb + lc + la, enc, e) != 0) {
+        qt_fail_prefix(e, "T5 features");
+        goto done;
+    }
+    /* tokens that end before the context / start after it (t5_qa.c) */
+    int n = (int)enc->n, ca = 0, cb;
+    while (ca < n && enc->bytes[ca].end <= (int32_t)lb)
+        ca++;
+    cb = ca;
+    while (cb < n && enc->bytes[cb].start < (int32_t)(lb + lc))
+        cb++;
+    int nc = cb - ca, budget = im->max_input - (ca + (n - cb) + 1);
+    rc = 0;
+    if (budget < MIN_CONTEXT_TOKENS)
+        goto done;
+    int kept = nc < budget ? nc : budget;
+    const int32_t *tgt = im->na_ids;
+    int n_tgt = im->n_na;
+    if (ex->ans_start >= 0) {
+        if (ex->ans_end <= ex->ans_start ||
+            (kept < nc && (long)enc->bytes[ca + kept - 1].end < (long)lb + ex->ans_end))
+            goto done; /* the answer is past the cut */
+        if (qt_tokenizer_encode(im->tok, ex->context + ex->ans_start, (size_t)(ex->ans_end - ex->ans_start), &im->ans,
+                                e) != 0) {
+            rc = qt_fail_prefix(e, "T5 features: the answer");
+            goto done;
+        }
+        if (im->ans.n == 0 || (int)im->ans.n + 1 > im->max_new)
+            goto done;
+        tgt = im->ans.ids;
+        n_tgt = (int)im->ans.n + 1;
+    }
+    rec_head h = {ca + kept + (n - cb) + 1, n_tgt, ex->kind, 0};
+    int32_t eos = im->cfg.eos_id;
+    rc = qt_bytes_put(out, &h, sizeof h) || qt_bytes_put(out, enc->ids, (size_t)(ca + kept) * 4) ||
+         qt_bytes_put(out, enc->ids + cb, (size_t)(n - cb) * 4) || qt_bytes_put(out, &eos, 4);
+    if (ex->ans_start >= 0)
+        rc = rc || qt_bytes_put(out, tgt, (size_t)(n_tgt - 1) * 4) || qt_bytes_put(out, &eos, 4);
+    else
+        rc = rc || qt_bytes_put(out, tgt, (size_t)n_tgt * 4);
+    if (rc) {
+        rc = qt_fail(e, "out of memory for features");
+        goto done;
+    }
+    *usable = 1;
+    /* bucketing by the encoder length alone: with the target's length
+     * added, the cut windows of unanswerable examples (all max_input +
+     * the no-answer string) would tie and fill whole batches */
+    *n_tokens = h.n_enc;
+done:
+    free(before);
+    free(after);
+    free(text);
+    return rc;
+}
+
+/* ---- one step ---- */
+
+static int reserve(void **p, size_t bytes)
+{
+    void *q = realloc(*p, bytes ? bytes : 1);
+    if (!q)
+        return -1;
+    *p = q;
+    return 0;
+}
+
+static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
+{
+    t5_impl *im = ctx;
+    worker *wk = &im->workers[t];
+    const qt_t5t_config *c = &im->cfg;
+    int B = count;
+    wk->loss_sum = 0;
+    wk->tokens = 0;
+    memset(wk->grads_flat, 0, im->n_floats * sizeof(float));
+    if (B == 0)
+        return 0;
+    int Te = 1, Td = 1;
+    for (int b = 0; b < B; b++) {
+        const rec_head *h = (const rec_head *)im->records[first + b];
+        Te = h->n_enc > Te ? h->n_enc : Te;
+        Td = h->n_tgt > Td ? h->n_tgt : Td;
+    }
+    size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
+    if ((ne > wk->cap_e && reserve((void **)&wk->enc_ids, ne * 4)) ||
+        (nd > wk->cap_d && (reserve((void **)&wk->dec_ids, nd * 4) || reserve((void **)&wk->targets, nd * 4))) ||
+        ((size_t)B > wk->cap_b && reserve((void **)&wk->enc_len, (size_t)B * 4)))
+        return qt_fail(e, "out of memory for a batch");
+    wk->cap_e = ne > wk->cap_e ? ne : wk->cap_e;
+    wk->cap_d = nd > wk->cap_d ? nd : wk->cap_d;
+    wk->cap_b = (size_t)B > wk->cap_b ? (size_t)B : wk->cap_b;
+    for (int b = 0; b < B; b++) {
+        const rec_head *h = (const rec_head *)im->records[first + b];
+        const int32_t *enc = (const int32_t *)(h + 1), *tgt = enc + h->n_enc;
+        int32_t *ei = wk->enc_ids + (size_t)b * Te, *di = wk->dec_ids + (size_t)b * Td,
+                *ti = wk->targets + (size_t)b * Td;
+        for (int i = 0; i < Te; i++)
+            ei[i] = i < h->n_enc ? enc[i] : c->pad_id;
+        /* teacher forcing: the decoder reads the start token, then the target shifted right */
+        for (int i = 0; i < Td; i++) {
+            di[i] = i == 0 ? c->start_id : i < h->n_tgt ? tgt[i - 1] : c->pad_id;
+            ti[i] = i < h->n_tgt ? tgt[i] : -1;
+        }
+        wk->enc_len[b] = h->n_enc;
+        wk->tokens += h->n_enc + h->n_tgt;
+    }
+    qt_t5t_batch batch = {B, Te, Td, wk->enc_ids, wk->enc_len, wk->dec_ids, wk->targets};
+    size_t need = qt_t5t_work_bytes(c, B, Te, Td, 1);
+    if (need > wk->arena.cap) {
+        /* with room to spare (fresh pages fault in on first use), up to
+         * what the longest batch of this size can need */
+        size_t most = qt_t5t_work_bytes(c, B, im->max_input, im->max_new, 1), size = need + need / 2;
+        size = size < most ? size : most;
+        size = size > need ? size : need;
+        qt_arena_free(&wk->arena);
+        if (qt_arena_init(&wk->arena, size, e) != 0)
+            return -1;
+    }
+    qt_arena_reset(&wk->arena, 0);
+    qt_rng rng;
+    qt_rng_seed(&rng, im->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
+    qt_t5t_acts acts;
+    if (qt_t5t_forward(c, &im->w, &batch, 1, &rng, &wk->arena, &acts, e) != 0)
+        return -1;
+    int counted;
+    /* the batch's loss is a mean over all its target tokens, across workers */
+    double sum = qt_t5t_loss(c, &batch, &acts, 1.0f / (float)im->batch_targets, &counted);
+    if (!isfinite(sum))
+        return qt_fail(e, "loss is not finite (%g)", sum);
+    wk->loss_sum = sum;
+    return qt_t5t_backward(c, &im->w, &batch, &acts, &wk->grads, &wk->arena, e);
+}
+
+static int t5_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
+                   long *tokens, qt_err *e)
+{
+    t5_impl *im = a->impl;
+    im->records = records;
+    im->seed = seed;
+    im->batch_targets = 0;
+    for (int i = 0; i < n; i++)
+        im->batch_targets += ((const rec_head *)records[i])->n_tgt;
+    if (im->batch_targets < 1)
+        return qt_fail(e, "T5: a batch without target tokens");
+    int used = qt_pool_run(im->threads, n, worker_step, im, e);
+    if (used < 0)
+        return -1;
+    float *g[QT_POOL_MAX_WORKERS];
+    double total = 0;
+    long toks = 0;
+    for (int t = 0; t < used; t++) {
+        g[t] = im->workers[t].grads_flat;
+        total += im->workers[t].loss_sum;
+        toks += im->workers[t].tokens;
+    }
+    qt_pool_sum_grads(g, used, im->n_floats);
+    *loss = total / im->batch_targets;
+    *tokens = toks;
+    return 0;
+}
+
+static void t5_destroy(qt_train_arch *a)
+{
+    t5_impl *im = a->impl;
+    if (!im)
+        return;
+    for (int t = 0; t < QT_POOL_MAX_WORKERS; t++) {
+        worker *wk = &im->workers[t];
+        qt_arena_free(&wk->arena);
+        if (t > 0)
+            qt_floats_free(wk->grads_flat);
+        free(wk->enc_ids), free(wk->enc_len), free(wk->dec_ids), free(wk->targets);
+    }
+    qt_floats_free(im->w_flat);
+    qt_floats_free(im->g_flat);
+    qt_tokenizer_free(im->tok);
+    qt_encoding_free(&im->enc);
+    qt_encoding_free(&im->ans);
+    free(im->tok_json);
+    free(im->na_ids);
+    free(im->prompt);
+    free(im->no_answer);
+    free(im);
+    a->impl = NULL;
+}
+
+int qt_train_arch_t5(qt_train_arch *a, int threads, qt_err *e)
+{
+    memset(a, 0, sizeof *a);
+    t5_impl *im = calloc(1, sizeof *im);
+    if (!im)
+        return qt_fail(e, "out of memory");
+    im->threads = threads < 1 ? 1 : threads > QT_POOL_MAX_WORKERS ? QT_POOL_MAX_WORKERS : threads;
+    qt_t5t_config_default(&im->cfg);
+    im->max_input = 320;
+    im->doc_stride = 128;
+    im->max_new = 32;
+    qt_encoding_init(&im->enc);
+    qt_encoding_init(&im->ans);
+    a->name = "t5";
+    a->impl = im;
+    a->create = t5_create;
+    a->load = t5_load;
+    a->feature_key = t5_feature_key;
+    a->featurize = t5_featurize;
+    a->init_weights = t5_init_weights;
+    a->params = t5_params;
+    a->step = t5_step;
+    a->save = t5_save;
+    a->destroy = t5_destroy;
+    if (set_str(&im->prompt, DEFAULT_PROMPT, e) != 0 || set_str(&im->no_answer, DEFAULT_NO_ANSWER, e) != 0) {
+        t5_destroy(a);
+        return -1;
+    }
+    return 0;
+}
