@@ -105,6 +105,84 @@ static void grad_selective_scan(void **state)
     }
 }
 
+/* The backward that recomputes its states: shapes that span several blocks
+ * of channels and chunks of steps, with partial ones at the ends. */
+static void grad_selective_scan_recompute(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 4; seed++) {
+        qt_rng rng;
+        qt_rng_seed(&rng, seed + 200);
+        int batch = rnd_int(&rng, 1, 2), len = rnd_int(&rng, 1, 40);
+        int dim = rnd_int(&rng, 1, 20), nstate = rnd_int(&rng, 1, 3);
+        size_t nx = (size_t)batch * len * dim, nbc = (size_t)batch * len * nstate;
+        size_t na = (size_t)dim * nstate;
+        scan_ctx c = {gc_uniform(&rng, nx, -1, 1), gc_uniform(&rng, nx, 0.02f, 0.3f),
+                      gc_uniform(&rng, na, -2.0f, -0.2f), gc_uniform(&rng, nbc, -1, 1),
+                      gc_uniform(&rng, nbc, -1, 1), gc_uniform(&rng, dim, -1, 1), gc_zeros(nx),
+                      NULL, gc_uniform(&rng, nx, -1, 1), batch, len, dim, nstate};
+        float *dx = gc_grad(nx), *ddelta = gc_grad(nx), *dA = gc_grad(na);
+        float *dB = gc_grad(nbc), *dC = gc_grad(nbc), *dD = gc_grad(dim);
+        float *scratch = gc_zeros(qt_selective_scan_recompute_scratch_floats(len, dim, nstate));
+        float *ckpt = NULL; /* every other seed from the forward's checkpoints */
+        if (seed % 2 == 0) {
+            ckpt = gc_zeros(batch * qt_selective_scan_checkpoint_floats(len, dim, nstate) + 1);
+            qt_selective_scan_forward_checkpoint(c.y, ckpt, NULL, c.x, c.delta, c.A, c.B, c.C, c.D,
+                                                 batch, len, dim, nstate);
+        }
+        qt_selective_scan_backward_recompute(dx, ddelta, dA, dB, dC, dD, scratch, ckpt, c.r, c.x,
+                                             c.delta, c.A, c.B, c.C, c.D, batch, len, dim, nstate);
+        gc_input in[] = {{"x", c.x, dx, nx},     {"delta", c.delta, ddelta, nx},
+                         {"A", c.A, dA, na},     {"B", c.B, dB, nbc},
+                         {"C", c.C, dC, nbc},    {"D", c.D, dD, (size_t)dim}};
+        assert_true(gc_check("selective scan (recomputing)", scan_loss, &c, in, 6, EPS, FLOOR) <
+                    TOL);
+        gc_free_all();
+    }
+}
+
+/* Both backwards agree at larger shapes, nstate beyond the forward's group
+ * of 64 states included, and without D. */
+static void scan_backwards_agree(void **state)
+{
+    (void)state;
+    /* batch, len, dim, nstate, from the forward's checkpoints */
+    const int shapes[][5] = {{2, 70, 37, 17, 1}, {1, 40, 5, 70, 1}, {2, 33, 20, 16, 0}};
+    for (int s = 0; s < 3; s++) {
+        qt_rng rng;
+        qt_rng_seed(&rng, 7 + s);
+        const int batch = shapes[s][0], len = shapes[s][1], dim = shapes[s][2], ns = shapes[s][3];
+        size_t nx = (size_t)batch * len * dim, nbc = (size_t)batch * len * ns, na = (size_t)dim * ns;
+        float *x = gc_uniform(&rng, nx, -1, 1), *dt = gc_uniform(&rng, nx, 0.01f, 0.5f);
+        float *A = gc_uniform(&rng, na, -8.0f, -0.1f), *B = gc_uniform(&rng, nbc, -1, 1);
+        float *C = gc_uniform(&rng, nbc, -1, 1), *dy = gc_uniform(&rng, nx, -1, 1);
+        float *y = gc_zeros(nx), *hs = gc_zeros(nx * ns);
+        float *g1[5] = {gc_zeros(nx), gc_zeros(nx), gc_zeros(na), gc_zeros(nbc), gc_zeros(nbc)};
+        float *g2[5] = {gc_zeros(nx), gc_zeros(nx), gc_zeros(na), gc_zeros(nbc), gc_zeros(nbc)};
+        size_t sizes[5] = {nx, nx, na, nbc, nbc};
+        float *ckpt = gc_zeros(batch * qt_selective_scan_checkpoint_floats(len, dim, ns) + 1);
+        qt_selective_scan_forward(y, hs, NULL, x, dt, A, B, C, NULL, batch, len, dim, ns);
+        if (shapes[s][4])
+            qt_selective_scan_forward_checkpoint(y, ckpt, NULL, x, dt, A, B, C, NULL, batch, len,
+                                                 dim, ns);
+        qt_selective_scan_backward(g1[0], g1[1], g1[2], g1[3], g1[4], NULL,
+                                   gc_zeros(qt_selective_scan_scratch_floats(dim, ns)), dy, hs, x,
+                                   dt, A, B, C, NULL, batch, len, dim, ns);
+        qt_selective_scan_backward_recompute(
+            g2[0], g2[1], g2[2], g2[3], g2[4], NULL,
+            gc_zeros(qt_selective_scan_recompute_scratch_floats(len, dim, ns)), shapes[s][4] ? ckpt : NULL,
+            dy, x, dt, A, B, C, NULL, batch, len, dim, ns);
+        for (int k = 0; k < 5; k++) {
+            double scale = 1e-3;
+            for (size_t i = 0; i < sizes[k]; i++)
+                scale = fabs(g1[k][i]) > scale ? fabs(g1[k][i]) : scale;
+            for (size_t i = 0; i < sizes[k]; i++)
+                assert_true(fabs(g1[k][i] - g2[k][i]) <= 1e-5 * scale);
+        }
+        gc_free_all();
+    }
+}
+
 /* ---- LSTM ---- */
 
 typedef struct {
@@ -257,6 +335,8 @@ int main(int argc, char **argv)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grad_conv1d),
         cmocka_unit_test(grad_selective_scan),
+        cmocka_unit_test(grad_selective_scan_recompute),
+        cmocka_unit_test(scan_backwards_agree),
         cmocka_unit_test(grad_lstm),
         cmocka_unit_test(grad_relpos),
     };
