@@ -64,43 +64,23 @@ int qt_bert_train_config_check(const qt_bert_train_config *c, const char *name, 
     return 0;
 }
 
-/* A float config value as the shortest decimal that reads back to it
- * (0.1, not 0.10000000149011612). */
-static double short_decimal(float x)
-{
-    char buf[32];
-    for (int digits = 1; digits <= 9; digits++) { /* 9 digits always read back */
-        snprintf(buf, sizeof buf, "%.*g", digits, (double)x);
-        if ((float)strtod(buf, NULL) == x)
-            break;
-    }
-    return strtod(buf, NULL);
-}
-
 cJSON *qt_bert_train_config_to_json(const qt_bert_train_config *c)
 {
-    cJSON *j = cJSON_CreateObject();
-    cJSON *arch = cJSON_CreateArray();
-    if (!j || !arch) {
-        cJSON_Delete(j);
-        cJSON_Delete(arch);
+    cJSON *j = qt_json_hf_config_new("BertForQuestionAnswering", "bert");
+    if (!j)
         return NULL;
-    }
-    cJSON_AddItemToArray(arch, cJSON_CreateString("BertForQuestionAnswering"));
-    cJSON_AddItemToObject(j, "architectures", arch);
-    cJSON_AddStringToObject(j, "model_type", "bert");
     cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
     cJSON_AddNumberToObject(j, "hidden_size", c->hidden_size);
     cJSON_AddNumberToObject(j, "num_hidden_layers", c->num_layers);
     cJSON_AddNumberToObject(j, "num_attention_heads", c->num_heads);
     cJSON_AddNumberToObject(j, "intermediate_size", c->intermediate_size);
     cJSON_AddStringToObject(j, "hidden_act", "gelu");
-    cJSON_AddNumberToObject(j, "hidden_dropout_prob", short_decimal(c->hidden_dropout));
-    cJSON_AddNumberToObject(j, "attention_probs_dropout_prob", short_decimal(c->attention_dropout));
+    cJSON_AddNumberToObject(j, "hidden_dropout_prob", qt_json_short_float(c->hidden_dropout));
+    cJSON_AddNumberToObject(j, "attention_probs_dropout_prob", qt_json_short_float(c->attention_dropout));
     cJSON_AddNumberToObject(j, "max_position_embeddings", c->max_position_embeddings);
     cJSON_AddNumberToObject(j, "type_vocab_size", c->type_vocab_size);
     cJSON_AddNumberToObject(j, "initializer_range", 0.02);
-    cJSON_AddNumberToObject(j, "layer_norm_eps", short_decimal(c->layer_norm_eps));
+    cJSON_AddNumberToObject(j, "layer_norm_eps", qt_json_short_float(c->layer_norm_eps));
     cJSON_AddNumberToObject(j, "pad_token_id", c->pad_token_id);
     cJSON_AddStringToObject(j, "position_embedding_type", "absolute");
     cJSON_AddNullToObject(j, "classifier_dropout");
@@ -128,20 +108,9 @@ static int json_int(const cJSON *j, const char *key, int required, int def, cons
     return 0;
 }
 
-static int json_num(const cJSON *j, const char *key, double def, const char *name, double *out, qt_err *e)
-{
-    qt_err sub = {{0}};
-    const cJSON *v = qt_json_opt(j, key, cJSON_Number, name, "$", &sub);
-    if (!v && sub.msg[0])
-        return qt_fail(e, "%s", sub.msg);
-    *out = v ? v->valuedouble : def;
-    return 0;
-}
-
 int qt_bert_train_config_from_json(const cJSON *j, const char *name, qt_bert_train_config *c, qt_err *e)
 {
-    qt_bert_train_config_default(c);
-    double eps, hp, ap, thr;
+    qt_bert_train_config_default(c); /* the defaults of the float keys below */
     if (json_int(j, "vocab_size", 1, 0, name, &c->vocab_size, e) < 0 ||
         json_int(j, "hidden_size", 1, 0, name, &c->hidden_size, e) < 0 ||
         json_int(j, "num_hidden_layers", 1, 0, name, &c->num_layers, e) < 0 ||
@@ -150,15 +119,11 @@ int qt_bert_train_config_from_json(const cJSON *j, const char *name, qt_bert_tra
         json_int(j, "max_position_embeddings", 1, 0, name, &c->max_position_embeddings, e) < 0 ||
         json_int(j, "type_vocab_size", 0, 2, name, &c->type_vocab_size, e) < 0 ||
         json_int(j, "pad_token_id", 0, 0, name, &c->pad_token_id, e) < 0 ||
-        json_num(j, "layer_norm_eps", 1e-12, name, &eps, e) < 0 ||
-        json_num(j, "hidden_dropout_prob", 0.1, name, &hp, e) < 0 ||
-        json_num(j, "attention_probs_dropout_prob", 0.1, name, &ap, e) < 0 ||
-        json_num(j, "qaterm_null_threshold", 0.0, name, &thr, e) < 0)
+        qt_json_opt_float(j, "layer_norm_eps", name, "$", &c->layer_norm_eps, e) < 0 ||
+        qt_json_opt_float(j, "hidden_dropout_prob", name, "$", &c->hidden_dropout, e) < 0 ||
+        qt_json_opt_float(j, "attention_probs_dropout_prob", name, "$", &c->attention_dropout, e) < 0 ||
+        qt_json_opt_double(j, "qaterm_null_threshold", name, "$", &c->null_threshold, e) < 0)
         return -1;
-    c->layer_norm_eps = (float)eps;
-    c->hidden_dropout = (float)hp;
-    c->attention_dropout = (float)ap;
-    c->null_threshold = thr;
     qt_err sub = {{0}};
     const cJSON *act = qt_json_opt(j, "hidden_act", cJSON_String, name, "$", &sub);
     if (!act && sub.msg[0])
@@ -328,18 +293,7 @@ int qt_bert_train_save(const qt_bert_train_config *c, const float *flat, const c
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (qt_safetensors_write(path, outs, (size_t)n, NULL, 0, e) != 0)
         goto done;
-    cJSON *j = qt_bert_train_config_to_json(c);
-    char *text = j ? cJSON_Print(j) : NULL;
-    cJSON_Delete(j);
-    if (!text) {
-        qt_fail(e, "out of memory");
-        goto done;
-    }
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    size_t len = strlen(text);
-    text[len] = '\n'; /* over the NUL: the length is passed */
-    rc = qt_write_file_atomic(path, text, len + 1, e);
-    free(text);
+    rc = qt_json_save(dir, "config.json", qt_bert_train_config_to_json(c), e);
 done:
     free(outs);
     free(p);

@@ -54,31 +54,11 @@ int qt_mamba_train_config_check(const qt_mamba_train_config *c, const char *path
     return 0;
 }
 
-/* A float as the shortest decimal that reads back as the same float
- * (1e-05 rather than 9.99999974737875e-06 in config.json). */
-static double tidy(float f)
-{
-    char buf[32];
-    for (int p = 6; p <= 9; p++) {
-        snprintf(buf, sizeof buf, "%.*g", p, (double)f);
-        if ((float)strtod(buf, NULL) == f)
-            break;
-    }
-    return strtod(buf, NULL);
-}
-
 cJSON *qt_mamba_train_config_json(const qt_mamba_train_config *c)
 {
-    cJSON *j = cJSON_CreateObject();
-    cJSON *arch = cJSON_CreateArray();
-    if (!j || !arch) {
-        cJSON_Delete(j);
-        cJSON_Delete(arch);
+    cJSON *j = qt_json_hf_config_new("MambaForCausalLM", "mamba");
+    if (!j)
         return NULL;
-    }
-    cJSON_AddItemToArray(arch, cJSON_CreateString("MambaForCausalLM"));
-    cJSON_AddItemToObject(j, "architectures", arch);
-    cJSON_AddStringToObject(j, "model_type", "mamba");
     cJSON_AddNumberToObject(j, "vocab_size", c->vocab_size);
     cJSON_AddNumberToObject(j, "hidden_size", c->hidden_size);
     cJSON_AddNumberToObject(j, "state_size", c->state_size);
@@ -89,7 +69,7 @@ cJSON *qt_mamba_train_config_json(const qt_mamba_train_config *c)
     cJSON_AddNumberToObject(j, "time_step_rank", c->dt_rank);
     cJSON_AddFalseToObject(j, "use_bias");
     cJSON_AddTrueToObject(j, "use_conv_bias");
-    cJSON_AddNumberToObject(j, "layer_norm_epsilon", tidy(c->eps));
+    cJSON_AddNumberToObject(j, "layer_norm_epsilon", qt_json_short_float(c->eps));
     cJSON_AddStringToObject(j, "hidden_act", "silu");
     cJSON_AddNumberToObject(j, "initializer_range", 0.02);
     cJSON_AddTrueToObject(j, "residual_in_fp32");
@@ -107,7 +87,7 @@ cJSON *qt_mamba_train_config_json(const qt_mamba_train_config *c)
     cJSON_AddStringToObject(j, "qaterm_qa_mode", "span");
     cJSON_AddNumberToObject(j, "qaterm_sep_token_id", c->sep_id);
     cJSON_AddNumberToObject(j, "qaterm_train_max_seq_len", c->max_seq_len);
-    cJSON_AddNumberToObject(j, "qaterm_train_dropout", tidy(c->dropout));
+    cJSON_AddNumberToObject(j, "qaterm_train_dropout", qt_json_short_float(c->dropout));
     return j;
 }
 
@@ -123,15 +103,6 @@ static int get_int(const cJSON *j, const char *key, int required, int *out, cons
     return 0;
 }
 
-static int get_num(const cJSON *j, const char *key, float *out, const char *path, qt_err *e)
-{
-    const cJSON *v = qt_json_opt(j, key, cJSON_Number, path, "$", e);
-    if (!v)
-        return e->msg[0] ? -1 : 0;
-    *out = (float)v->valuedouble;
-    return 0;
-}
-
 int qt_mamba_train_config_from_json(const cJSON *j, const char *path, qt_mamba_train_config *c, qt_err *e)
 {
     qt_mamba_train_config_default(c);
@@ -143,7 +114,8 @@ int qt_mamba_train_config_from_json(const cJSON *j, const char *path, qt_mamba_t
         get_int(j, "qaterm_sep_token_id", 0, &c->sep_id, path, e) ||
         get_int(j, "pad_token_id", 0, &c->pad_id, path, e) ||
         get_int(j, "qaterm_train_max_seq_len", 0, &c->max_seq_len, path, e) ||
-        get_num(j, "layer_norm_epsilon", &c->eps, path, e) || get_num(j, "qaterm_train_dropout", &c->dropout, path, e))
+        qt_json_opt_float(j, "layer_norm_epsilon", path, "$", &c->eps, e) ||
+        qt_json_opt_float(j, "qaterm_train_dropout", path, "$", &c->dropout, e))
         return -1;
     c->dt_rank = (c->hidden_size + 15) / 16;
     const cJSON *r = cJSON_GetObjectItemCaseSensitive(j, "time_step_rank");
@@ -159,26 +131,6 @@ int qt_mamba_train_config_from_json(const cJSON *j, const char *path, qt_mamba_t
     if ((b && !cJSON_IsFalse(b)) || (cb && !cJSON_IsTrue(cb)))
         return qt_fail(e, "%s: training supports use_bias false and use_conv_bias true only", path);
     return qt_mamba_train_config_check(c, path, e);
-}
-
-static int write_json(const char *dir, const char *name, cJSON *j, qt_err *e)
-{
-    char path[4200];
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    char *text = j ? cJSON_Print(j) : NULL;
-    cJSON_Delete(j);
-    if (!text)
-        return qt_fail(e, "out of memory");
-    size_t n = strlen(text);
-    char *t = realloc(text, n + 2);
-    if (!t) {
-        free(text);
-        return qt_fail(e, "out of memory");
-    }
-    t[n] = '\n';
-    int rc = qt_write_file_atomic(path, t, n + 1, e);
-    free(t);
-    return rc;
 }
 
 int qt_mamba_train_save(const qt_mamba_train_config *c, const float *flat, const char *tokenizer_json,
@@ -215,10 +167,10 @@ int qt_mamba_train_save(const qt_mamba_train_config *c, const float *flat, const
         cJSON_AddStringToObject(sm, "pad_token", pad_text);
         cJSON_AddStringToObject(sm, "unk_token", unk_text);
     }
-    if (write_json(dir, "tokenizer_config.json", tc, e) || write_json(dir, "special_tokens_map.json", sm, e))
+    if (qt_json_save(dir, "tokenizer_config.json", tc, e) || qt_json_save(dir, "special_tokens_map.json", sm, e))
         return -1;
     /* config.json last: a directory with it is complete */
-    return write_json(dir, "config.json", qt_mamba_train_config_json(c), e);
+    return qt_json_save(dir, "config.json", qt_mamba_train_config_json(c), e);
 }
 
 int qt_mamba_train_load(const char *dir, qt_mamba_train_config *c, float **flat, qt_err *e)

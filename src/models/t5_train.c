@@ -39,15 +39,6 @@ static int get_int(const cJSON *j, const char *key, const char *name, int *out, 
     return 0;
 }
 
-static int get_float(const cJSON *j, const char *key, const char *name, float *out, qt_err *e)
-{
-    e->msg[0] = 0;
-    const cJSON *v = qt_json_opt(j, key, cJSON_Number, name, "$", e);
-    if (v)
-        *out = (float)v->valuedouble;
-    return v || !e->msg[0] ? 0 : -1;
-}
-
 int qt_t5t_config_from_json(const cJSON *j, const char *name, qt_t5t_config *c, qt_err *e)
 {
     int pad = c->pad_id, eos = c->eos_id, start = c->start_id;
@@ -59,7 +50,8 @@ int qt_t5t_config_from_json(const cJSON *j, const char *name, qt_t5t_config *c, 
     if (get_int(j, "num_decoder_layers", name, &c->n_dec, e) ||
         get_int(j, "relative_attention_num_buckets", name, &c->buckets, e) ||
         get_int(j, "relative_attention_max_distance", name, &c->max_distance, e) ||
-        get_float(j, "layer_norm_epsilon", name, &c->eps, e) || get_float(j, "dropout_rate", name, &c->dropout, e) ||
+        qt_json_opt_float(j, "layer_norm_epsilon", name, "$", &c->eps, e) ||
+        qt_json_opt_float(j, "dropout_rate", name, "$", &c->dropout, e) ||
         get_int(j, "pad_token_id", name, &pad, e) || get_int(j, "eos_token_id", name, &eos, e))
         return -1;
     start = pad;
@@ -112,30 +104,11 @@ int qt_t5t_config_check(const qt_t5t_config *c, const char *name, qt_err *e)
     return 0;
 }
 
-/* The shortest decimal that reads back as f (0.1, not 0.100000001). */
-static double short_decimal(float f)
-{
-    char buf[32];
-    for (int digits = 6; digits < 9; digits++) {
-        snprintf(buf, sizeof buf, "%.*g", digits, (double)f);
-        if ((float)strtod(buf, NULL) == f)
-            return strtod(buf, NULL);
-    }
-    return (double)f;
-}
-
 cJSON *qt_t5t_config_to_json(const qt_t5t_config *c)
 {
-    cJSON *j = cJSON_CreateObject();
-    cJSON *arch = cJSON_CreateArray();
-    if (!j || !arch) {
-        cJSON_Delete(j);
-        cJSON_Delete(arch);
+    cJSON *j = qt_json_hf_config_new("T5ForConditionalGeneration", "t5");
+    if (!j)
         return NULL;
-    }
-    cJSON_AddItemToArray(arch, cJSON_CreateString("T5ForConditionalGeneration"));
-    cJSON_AddItemToObject(j, "architectures", arch);
-    cJSON_AddStringToObject(j, "model_type", "t5");
     cJSON_AddNumberToObject(j, "vocab_size", c->vocab);
     cJSON_AddNumberToObject(j, "d_model", c->d_model);
     cJSON_AddNumberToObject(j, "d_kv", c->d_kv);
@@ -145,8 +118,8 @@ cJSON *qt_t5t_config_to_json(const qt_t5t_config *c)
     cJSON_AddNumberToObject(j, "num_heads", c->heads);
     cJSON_AddNumberToObject(j, "relative_attention_num_buckets", c->buckets);
     cJSON_AddNumberToObject(j, "relative_attention_max_distance", c->max_distance);
-    cJSON_AddNumberToObject(j, "dropout_rate", short_decimal(c->dropout));
-    cJSON_AddNumberToObject(j, "layer_norm_epsilon", short_decimal(c->eps));
+    cJSON_AddNumberToObject(j, "dropout_rate", qt_json_short_float(c->dropout));
+    cJSON_AddNumberToObject(j, "layer_norm_epsilon", qt_json_short_float(c->eps));
     cJSON_AddNumberToObject(j, "initializer_factor", 1.0);
     cJSON_AddStringToObject(j, "feed_forward_proj", "relu");
     cJSON_AddBoolToObject(j, "is_encoder_decoder", 1);

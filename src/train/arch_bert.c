@@ -35,15 +35,12 @@ typedef struct rec_head {
     int32_t kind;
 } rec_head;
 
+/* A worker's own buffers (its arena, gradients and loss are in the pool). */
 typedef struct worker {
-    qt_arena arena;
-    float *grads_flat; /* worker 0 uses the model's */
-    qt_bert_train_weights grads;
+    qt_bert_train_weights grads; /* bound to the pool's buffer */
     int32_t *ids, *types, *lens, *starts, *ends;
     float *dstart, *dend;
     size_t cap_tok, cap_b;
-    double loss;
-    long tokens;
 } worker;
 
 typedef struct bert_impl {
@@ -59,7 +56,7 @@ typedef struct bert_impl {
     qt_param *params;
     const char **names;
     int n_params;
-    int threads;
+    qt_pool pool;
     worker workers[QT_POOL_MAX_WORKERS];
     qt_encoding qe, ce;
     /* the batch being computed */
@@ -96,13 +93,10 @@ static int bind_params(bert_impl *im, qt_err *e)
         im->params[i] = (qt_param){im->w_flat + p->offset, im->g_flat + p->offset, NULL, NULL, p->numel, p->decay};
         im->names[i] = p->name;
     }
-    for (int t = 0; t < im->threads; t++) {
-        worker *wk = &im->workers[t];
-        wk->grads_flat = t == 0 ? im->g_flat : qt_floats_alloc(im->n_floats);
-        if (!wk->grads_flat)
-            return qt_fail(e, "out of memory for worker gradients");
-        qt_bert_train_bind(&im->cfg, &wk->grads, wk->grads_flat);
-    }
+    if (qt_pool_bind(&im->pool, im->g_flat, im->n_floats, e) != 0)
+        return -1;
+    for (int t = 0; t < im->pool.threads; t++)
+        qt_bert_train_bind(&im->cfg, &im->workers[t].grads, im->pool.w[t].grads);
     return 0;
 }
 
@@ -368,27 +362,18 @@ static int bert_featurize(qt_train_arch *a, const qt_example *ex, qt_bytes *out,
 
 /* ---- one step ---- */
 
-static int grow(void **p, size_t bytes)
-{
-    void *q = realloc(*p, bytes ? bytes : 1);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
-}
-
 static int worker_buffers(worker *wk, int B, int T)
 {
     size_t nt = (size_t)B * T;
     if (nt > wk->cap_tok) {
-        if (grow((void **)&wk->ids, nt * 4) || grow((void **)&wk->types, nt * 4) ||
-            grow((void **)&wk->dstart, nt * 4) || grow((void **)&wk->dend, nt * 4))
+        if (qt_pool_grow(&wk->ids, nt * 4) || qt_pool_grow(&wk->types, nt * 4) ||
+            qt_pool_grow(&wk->dstart, nt * 4) || qt_pool_grow(&wk->dend, nt * 4))
             return -1;
         wk->cap_tok = nt;
     }
     if ((size_t)B > wk->cap_b) {
-        if (grow((void **)&wk->lens, (size_t)B * 4) || grow((void **)&wk->starts, (size_t)B * 4) ||
-            grow((void **)&wk->ends, (size_t)B * 4))
+        if (qt_pool_grow(&wk->lens, (size_t)B * 4) || qt_pool_grow(&wk->starts, (size_t)B * 4) ||
+            qt_pool_grow(&wk->ends, (size_t)B * 4))
             return -1;
         wk->cap_b = (size_t)B;
     }
@@ -398,11 +383,9 @@ static int worker_buffers(worker *wk, int B, int T)
 static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
 {
     bert_impl *im = ctx;
+    qt_pool_worker *pw = qt_pool_worker_start(&im->pool, t);
     worker *wk = &im->workers[t];
     const qt_bert_train_config *c = &im->cfg;
-    wk->loss = 0;
-    wk->tokens = 0;
-    memset(wk->grads_flat, 0, im->n_floats * sizeof(float));
     if (count == 0)
         return 0;
     int B = count, T = 1;
@@ -427,32 +410,32 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
         wk->lens[b] = h->len;
         wk->starts[b] = h->start;
         wk->ends[b] = h->end;
-        wk->tokens += h->len;
+        pw->tokens += h->len;
     }
     qt_bert_train_batch batch = {B, T, wk->ids, wk->types, wk->lens};
     size_t need = qt_bert_train_forward_bytes(c, B, T) + qt_bert_train_backward_bytes(c, B, T);
-    if (need > wk->arena.cap) {
+    if (need > pw->arena.cap) {
         /* sized for the longest window at once: regrowing as longer batches
          * come would fault in fresh pages again and again */
         int most = c->max_position_embeddings;
         need = qt_bert_train_forward_bytes(c, B + 1, most) + qt_bert_train_backward_bytes(c, B + 1, most);
-        qt_arena_free(&wk->arena);
-        if (qt_arena_init(&wk->arena, need, e) != 0)
+        qt_arena_free(&pw->arena);
+        if (qt_arena_init(&pw->arena, need, e) != 0)
             return -1;
     }
-    qt_arena_reset(&wk->arena, 0);
+    qt_arena_reset(&pw->arena, 0);
     qt_rng rng;
-    qt_rng_seed(&rng, im->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
+    qt_rng_seed(&rng, qt_pool_worker_seed(im->seed, t));
     qt_bert_train_acts acts;
-    if (qt_bert_train_forward(c, &im->w, &batch, 1, &rng, &wk->arena, &acts, e) != 0)
+    if (qt_bert_train_forward(c, &im->w, &batch, 1, &rng, &pw->arena, &acts, e) != 0)
         return -1;
     /* the loss is a mean over this worker's slice: weight it by its share */
     double loss = qt_bert_train_loss(&acts, wk->lens, wk->starts, wk->ends, (double)B / im->batch_n, wk->dstart,
                                      wk->dend);
     if (!isfinite(loss))
         return qt_fail(e, "loss is not finite (%g)", loss);
-    wk->loss = loss * B;
-    return qt_bert_train_backward(c, &im->w, &batch, &acts, wk->dstart, wk->dend, &wk->grads, &wk->arena, e);
+    pw->loss = loss * B;
+    return qt_bert_train_backward(c, &im->w, &batch, &acts, wk->dstart, wk->dend, &wk->grads, &pw->arena, e);
 }
 
 static int bert_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
@@ -462,20 +445,10 @@ static int bert_step(qt_train_arch *a, const uint8_t *const *records, int n, uin
     im->records = records;
     im->batch_n = n;
     im->seed = seed;
-    int used = qt_pool_run(im->threads, n, worker_step, im, e);
-    if (used < 0)
+    double total;
+    if (qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e) != 0)
         return -1;
-    float *g[QT_POOL_MAX_WORKERS];
-    double total = 0;
-    long toks = 0;
-    for (int t = 0; t < used; t++) {
-        g[t] = im->workers[t].grads_flat;
-        total += im->workers[t].loss;
-        toks += im->workers[t].tokens;
-    }
-    qt_pool_sum_grads(g, used, im->n_floats);
     *loss = total / n;
-    *tokens = toks;
     return 0;
 }
 
@@ -484,11 +457,9 @@ static void bert_destroy(qt_train_arch *a)
     bert_impl *im = a->impl;
     if (!im)
         return;
+    qt_pool_free(&im->pool);
     for (int t = 0; t < QT_POOL_MAX_WORKERS; t++) {
         worker *wk = &im->workers[t];
-        qt_arena_free(&wk->arena);
-        if (t > 0)
-            qt_floats_free(wk->grads_flat);
         free(wk->ids), free(wk->types), free(wk->lens), free(wk->starts), free(wk->ends);
         free(wk->dstart), free(wk->dend);
     }
@@ -511,7 +482,7 @@ int qt_train_arch_bert(qt_train_arch *a, int threads, qt_err *e)
     bert_impl *im = calloc(1, sizeof *im);
     if (!im)
         return qt_fail(e, "out of memory");
-    im->threads = threads < 1 ? 1 : threads > QT_POOL_MAX_WORKERS ? QT_POOL_MAX_WORKERS : threads;
+    qt_pool_init(&im->pool, threads);
     qt_encoding_init(&im->qe);
     qt_encoding_init(&im->ce);
     a->name = "bert";

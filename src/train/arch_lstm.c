@@ -17,25 +17,20 @@
 #include "util/json.h"
 #include "util/sha256.h"
 
-#define MAX_WORKERS QT_POOL_MAX_WORKERS
-
 /* One feature record: a header, then the ids, then the exact-match bits
  * (and the char ids when the character CNN is on). */
 typedef struct rec_head {
     int32_t n_c, n_q, start, end, kind;
 } rec_head;
 
+/* A worker's own buffers (its arena, gradients and loss are in the pool). */
 typedef struct worker {
-    qt_arena arena;
-    float *grads_flat; /* worker 0 uses the model's */
-    qt_bilstm_weights grads;
+    qt_bilstm_weights grads; /* bound to the pool's buffer */
     int first, count;  /* its slice of the batch */
     /* batch buffers */
     int32_t *c_ids, *q_ids, *c_chars, *q_chars, *c_lens, *q_lens, *starts, *ends;
     float *c_em, *q_em, *dstart, *dend, *dnull;
     size_t cap_c, cap_q, cap_b;
-    double loss;
-    long tokens;
     qt_err err;
 } worker;
 
@@ -52,8 +47,8 @@ typedef struct lstm_impl {
     const char *names[QT_BILSTM_MAX_PARAMS];
     int n_params;
     qt_bilstm_features feat;
-    int threads;
-    worker workers[MAX_WORKERS];
+    qt_pool pool;
+    worker workers[QT_POOL_MAX_WORKERS];
     /* the batch being computed */
     const uint8_t *const *records;
     int batch_n;
@@ -100,13 +95,10 @@ static int bind_params(lstm_impl *im, qt_err *e)
                                    im->plist[i].decay};
         im->names[i] = im->plist[i].name;
     }
-    for (int t = 0; t < im->threads; t++) {
-        worker *wk = &im->workers[t];
-        wk->grads_flat = t == 0 ? im->g_flat : qt_floats_alloc(im->n_floats);
-        if (!wk->grads_flat)
-            return qt_fail(e, "out of memory for worker gradients");
-        qt_bilstm_weights_bind(&im->cfg, &wk->grads, wk->grads_flat);
-    }
+    if (qt_pool_bind(&im->pool, im->g_flat, im->n_floats, e) != 0)
+        return -1;
+    for (int t = 0; t < im->pool.threads; t++)
+        qt_bilstm_weights_bind(&im->cfg, &im->workers[t].grads, im->pool.w[t].grads);
     return 0;
 }
 
@@ -339,15 +331,7 @@ static int lstm_save(qt_train_arch *a, const char *dir, qt_err *e)
     snprintf(path, sizeof path, "%s/vocab.txt", dir);
     if (qt_word_vocab_save(im->vocab, path, e) != 0)
         return -1;
-    char *text = cJSON_Print(im->cfg_json);
-    if (!text)
-        return qt_fail(e, "out of memory");
-    snprintf(path, sizeof path, "%s/config.json", dir);
-    size_t n = strlen(text);
-    text[n] = '\n';
-    rc = qt_write_file_atomic(path, text, n + 1, e);
-    free(text);
-    return rc;
+    return qt_json_save(dir, "config.json", cJSON_Duplicate(im->cfg_json, 1), e);
 }
 
 static const char *lstm_feature_key(qt_train_arch *a)
@@ -419,51 +403,39 @@ static int lstm_featurize(qt_train_arch *a, const qt_example *ex, qt_bytes *out,
 
 /* ---- one step ---- */
 
-static int reserve(void **p, size_t bytes)
-{
-    void *q = realloc(*p, bytes ? bytes : 1);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
-}
-
 static int worker_buffers(const qt_bilstm_config *c, worker *wk, int B, int Tc, int Tq)
 {
     size_t W = c->char_vocab_size > 0 ? (size_t)c->max_word_chars : 0;
-    size_t nc = (size_t)B * Tc, nq = (size_t)B * Tq;
+    size_t nc = (size_t)B * Tc, nq = (size_t)B * Tq, nb = (size_t)B;
     if (nc > wk->cap_c) {
-        if (reserve((void **)&wk->c_ids, nc * 4) || reserve((void **)&wk->c_em, nc * 8) ||
-            reserve((void **)&wk->dstart, nc * 4) || reserve((void **)&wk->dend, nc * 4) ||
-            (W && reserve((void **)&wk->c_chars, nc * W * 4)))
+        if (qt_pool_grow(&wk->c_ids, nc * 4) || qt_pool_grow(&wk->c_em, nc * 8) ||
+            qt_pool_grow(&wk->dstart, nc * 4) || qt_pool_grow(&wk->dend, nc * 4) ||
+            (W && qt_pool_grow(&wk->c_chars, nc * W * 4)))
             return -1;
         wk->cap_c = nc;
     }
     if (nq > wk->cap_q) {
-        if (reserve((void **)&wk->q_ids, nq * 4) || reserve((void **)&wk->q_em, nq * 8) ||
-            (W && reserve((void **)&wk->q_chars, nq * W * 4)))
+        if (qt_pool_grow(&wk->q_ids, nq * 4) || qt_pool_grow(&wk->q_em, nq * 8) ||
+            (W && qt_pool_grow(&wk->q_chars, nq * W * 4)))
             return -1;
         wk->cap_q = nq;
     }
-    if ((size_t)B > wk->cap_b) {
-        if (reserve((void **)&wk->c_lens, (size_t)B * 4) || reserve((void **)&wk->q_lens, (size_t)B * 4) ||
-            reserve((void **)&wk->starts, (size_t)B * 4) || reserve((void **)&wk->ends, (size_t)B * 4) ||
-            reserve((void **)&wk->dnull, (size_t)B * 8))
+    if (nb > wk->cap_b) {
+        if (qt_pool_grow(&wk->c_lens, nb * 4) || qt_pool_grow(&wk->q_lens, nb * 4) ||
+            qt_pool_grow(&wk->starts, nb * 4) || qt_pool_grow(&wk->ends, nb * 4) || qt_pool_grow(&wk->dnull, nb * 8))
             return -1;
-        wk->cap_b = (size_t)B;
+        wk->cap_b = nb;
     }
     return 0;
 }
 
 static int worker_step(lstm_impl *im, int t)
 {
+    qt_pool_worker *pw = qt_pool_worker_start(&im->pool, t);
     worker *wk = &im->workers[t];
     const qt_bilstm_config *c = &im->cfg;
     qt_err *e = &wk->err;
     int B = wk->count;
-    wk->loss = 0;
-    wk->tokens = 0;
-    memset(wk->grads_flat, 0, im->n_floats * sizeof(float));
     if (B == 0)
         return 0;
     int Tc = 1, Tq = 1;
@@ -508,22 +480,22 @@ static int worker_step(lstm_impl *im, int t)
         wk->q_lens[b] = h->n_q;
         wk->starts[b] = h->start;
         wk->ends[b] = h->end;
-        wk->tokens += h->n_c + h->n_q;
+        pw->tokens += h->n_c + h->n_q;
     }
     qt_bilstm_batch batch = {B, Tc, Tq, wk->c_ids, wk->q_ids, W ? wk->c_chars : NULL, W ? wk->q_chars : NULL,
                              c->use_exact_match ? wk->c_em : NULL, c->use_exact_match ? wk->q_em : NULL,
                              wk->c_lens, wk->q_lens};
     size_t need = qt_bilstm_forward_bytes(c, B, Tc, Tq, 1) + qt_bilstm_backward_bytes(c, B, Tc, Tq) + (1 << 20);
-    if (need > wk->arena.cap) {
-        qt_arena_free(&wk->arena);
-        if (qt_arena_init(&wk->arena, need + need / 4, e) != 0)
+    if (need > pw->arena.cap) {
+        qt_arena_free(&pw->arena);
+        if (qt_arena_init(&pw->arena, need + need / 4, e) != 0)
             return -1;
     }
-    qt_arena_reset(&wk->arena, 0);
+    qt_arena_reset(&pw->arena, 0);
     qt_rng rng;
-    qt_rng_seed(&rng, im->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
+    qt_rng_seed(&rng, qt_pool_worker_seed(im->seed, t));
     qt_bilstm_acts acts;
-    if (qt_bilstm_forward(c, &im->w, &batch, 1, &rng, &wk->arena, NULL, &acts, e) != 0)
+    if (qt_bilstm_forward(c, &im->w, &batch, 1, &rng, &pw->arena, NULL, &acts, e) != 0)
         return -1;
     memset(wk->dstart, 0, (size_t)B * Tc * 4);
     memset(wk->dend, 0, (size_t)B * Tc * 4);
@@ -539,8 +511,8 @@ static int worker_step(lstm_impl *im, int t)
     }
     for (int i = 0; i < 2 * B; i++)
         wk->dnull[i] *= share;
-    wk->loss = loss * B;
-    if (qt_bilstm_backward(c, &im->w, &batch, &acts, wk->dstart, wk->dend, wk->dnull, &wk->grads, &wk->arena, e) != 0)
+    pw->loss = loss * B;
+    if (qt_bilstm_backward(c, &im->w, &batch, &acts, wk->dstart, wk->dend, wk->dnull, &wk->grads, &pw->arena, e) != 0)
         return -1;
     return 0;
 }
@@ -563,20 +535,10 @@ static int lstm_step(qt_train_arch *a, const uint8_t *const *records, int n, uin
     im->records = records;
     im->batch_n = n;
     im->seed = seed;
-    int T = qt_pool_run(im->threads, n, pool_step, im, e);
-    if (T < 0)
+    double total;
+    if (qt_pool_step(&im->pool, n, pool_step, im, &total, tokens, e) != 0)
         return -1;
-    double total = 0;
-    long toks = 0;
-    float *grads[MAX_WORKERS];
-    for (int t = 0; t < T; t++) {
-        total += im->workers[t].loss;
-        toks += im->workers[t].tokens;
-        grads[t] = im->workers[t].grads_flat;
-    }
-    qt_pool_sum_grads(grads, T, im->n_floats);
     *loss = total / n;
-    *tokens = toks;
     return 0;
 }
 
@@ -585,11 +547,9 @@ static void lstm_destroy(qt_train_arch *a)
     lstm_impl *im = a->impl;
     if (!im)
         return;
-    for (int t = 0; t < MAX_WORKERS; t++) {
+    qt_pool_free(&im->pool);
+    for (int t = 0; t < QT_POOL_MAX_WORKERS; t++) {
         worker *wk = &im->workers[t];
-        qt_arena_free(&wk->arena);
-        if (t > 0)
-            qt_floats_free(wk->grads_flat);
         free(wk->c_ids), free(wk->q_ids), free(wk->c_chars), free(wk->q_chars);
         free(wk->c_lens), free(wk->q_lens), free(wk->starts), free(wk->ends);
         free(wk->c_em), free(wk->q_em), free(wk->dstart), free(wk->dend), free(wk->dnull);
@@ -609,7 +569,7 @@ int qt_train_arch_lstm(qt_train_arch *a, int threads, qt_err *e)
     lstm_impl *im = calloc(1, sizeof *im);
     if (!im)
         return qt_fail(e, "out of memory");
-    im->threads = threads < 1 ? 1 : threads > MAX_WORKERS ? MAX_WORKERS : threads;
+    qt_pool_init(&im->pool, threads);
     qt_bilstm_features_init(&im->feat);
     a->name = "lstm";
     a->impl = im;

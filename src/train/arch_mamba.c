@@ -28,15 +28,12 @@ typedef struct rec_head {
     int32_t n, start, end, kind;
 } rec_head;
 
+/* A worker's own buffers (its arena, gradients and loss are in the pool). */
 typedef struct worker {
-    qt_arena arena;
-    float *grads_flat; /* worker 0 uses the model's */
-    qt_mamba_train_weights grads;
+    qt_mamba_train_weights grads; /* bound to the pool's buffer */
     int32_t *ids, *lens, *starts, *ends;
     float *dlogits;
     size_t cap_tokens, cap_seqs;
-    double loss;
-    long tokens;
 } worker;
 
 typedef struct mamba_impl {
@@ -51,7 +48,7 @@ typedef struct mamba_impl {
     qt_param params[QT_MAMBA_TRAIN_MAX_PARAMS];
     const char *names[QT_MAMBA_TRAIN_MAX_PARAMS];
     int n_params;
-    int threads;
+    qt_pool pool;
     worker workers[QT_POOL_MAX_WORKERS];
     qt_encoding qe, ce; /* featurize's scratch */
     /* the batch being computed */
@@ -77,13 +74,10 @@ static int bind_params(mamba_impl *im, float *flat, qt_err *e)
         im->params[i] = (qt_param){im->w_flat + p->offset, im->g_flat + p->offset, NULL, NULL, p->numel, p->decay};
         im->names[i] = p->name;
     }
-    for (int t = 0; t < im->threads; t++) {
-        worker *wk = &im->workers[t];
-        wk->grads_flat = t == 0 ? im->g_flat : qt_floats_alloc(im->n_floats);
-        if (!wk->grads_flat)
-            return qt_fail(e, "out of memory for worker gradients");
-        qt_mamba_train_bind(&im->cfg, &wk->grads, wk->grads_flat);
-    }
+    if (qt_pool_bind(&im->pool, im->g_flat, im->n_floats, e) != 0)
+        return -1;
+    for (int t = 0; t < im->pool.threads; t++)
+        qt_mamba_train_bind(&im->cfg, &im->workers[t].grads, im->pool.w[t].grads);
     return 0;
 }
 
@@ -290,23 +284,12 @@ static int mamba_featurize(qt_train_arch *a, const qt_example *ex, qt_bytes *out
 
 /* ---- one step ---- */
 
-static int grow(void **p, size_t bytes)
-{
-    void *q = realloc(*p, bytes ? bytes : 1);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
-}
-
 static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
 {
     mamba_impl *im = ctx;
+    qt_pool_worker *pw = qt_pool_worker_start(&im->pool, t);
     worker *wk = &im->workers[t];
     const qt_mamba_train_config *c = &im->cfg;
-    wk->loss = 0;
-    wk->tokens = 0;
-    memset(wk->grads_flat, 0, im->n_floats * sizeof(float));
     if (count == 0)
         return 0;
     size_t n = 0;
@@ -317,10 +300,10 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
         max_len = h->n > max_len ? h->n : max_len;
     }
     if ((n > wk->cap_tokens &&
-         (grow((void **)&wk->ids, n * sizeof(int32_t)) || grow((void **)&wk->dlogits, 2 * n * sizeof(float)))) ||
+         (qt_pool_grow(&wk->ids, n * sizeof(int32_t)) || qt_pool_grow(&wk->dlogits, 2 * n * sizeof(float)))) ||
         ((size_t)count > wk->cap_seqs &&
-         (grow((void **)&wk->lens, (size_t)count * 4) || grow((void **)&wk->starts, (size_t)count * 4) ||
-          grow((void **)&wk->ends, (size_t)count * 4))))
+         (qt_pool_grow(&wk->lens, (size_t)count * 4) || qt_pool_grow(&wk->starts, (size_t)count * 4) ||
+          qt_pool_grow(&wk->ends, (size_t)count * 4))))
         return qt_fail(e, "out of memory for a batch");
     wk->cap_tokens = n > wk->cap_tokens ? n : wk->cap_tokens;
     wk->cap_seqs = (size_t)count > wk->cap_seqs ? (size_t)count : wk->cap_seqs;
@@ -333,24 +316,24 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
         wk->starts[s] = h->start;
         wk->ends[s] = h->end;
     }
-    wk->tokens = (long)n;
+    pw->tokens = (long)n;
     size_t need = qt_mamba_train_arena_bytes(c, (int)n, max_len);
-    if (need > wk->arena.cap) {
+    if (need > pw->arena.cap) {
         /* sized at once for the longest batch this slice can hold: growing
          * step by step would fault fresh pages in again each time */
         size_t most = (size_t)count * (size_t)c->max_seq_len;
         size_t bytes = qt_mamba_train_arena_bytes(c, (int)(most > n ? most : n),
                                                   max_len > c->max_seq_len ? max_len : c->max_seq_len);
-        qt_arena_free(&wk->arena);
-        if (qt_arena_init(&wk->arena, bytes > need ? bytes : need, e) != 0)
+        qt_arena_free(&pw->arena);
+        if (qt_arena_init(&pw->arena, bytes > need ? bytes : need, e) != 0)
             return -1;
     }
-    qt_arena_reset(&wk->arena, 0);
+    qt_arena_reset(&pw->arena, 0);
     qt_rng rng;
-    qt_rng_seed(&rng, im->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
+    qt_rng_seed(&rng, qt_pool_worker_seed(im->seed, t));
     qt_mamba_train_batch b = {count, wk->ids, wk->lens};
     qt_mamba_train_acts acts;
-    if (qt_mamba_train_forward(c, &im->w, &b, 1, &rng, &wk->arena, &acts, e) != 0)
+    if (qt_mamba_train_forward(c, &im->w, &b, 1, &rng, &pw->arena, &acts, e) != 0)
         return -1;
     memset(wk->dlogits, 0, 2 * n * sizeof(float));
     /* the batch's loss is the mean over all workers: weight this slice by its share */
@@ -358,8 +341,8 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
                                       wk->dlogits);
     if (!isfinite(loss))
         return qt_fail(e, "loss is not finite (%g)", loss);
-    wk->loss = loss * count;
-    return qt_mamba_train_backward(c, &im->w, &b, &acts, wk->dlogits, &wk->grads, &wk->arena, e);
+    pw->loss = loss * count;
+    return qt_mamba_train_backward(c, &im->w, &b, &acts, wk->dlogits, &wk->grads, &pw->arena, e);
 }
 
 static int mamba_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
@@ -369,20 +352,10 @@ static int mamba_step(qt_train_arch *a, const uint8_t *const *records, int n, ui
     im->records = records;
     im->batch_n = n;
     im->seed = seed;
-    int used = qt_pool_run(im->threads, n, worker_step, im, e);
-    if (used < 0)
+    double total;
+    if (qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e) != 0)
         return -1;
-    float *g[QT_POOL_MAX_WORKERS];
-    double total = 0;
-    long toks = 0;
-    for (int t = 0; t < used; t++) {
-        g[t] = im->workers[t].grads_flat;
-        total += im->workers[t].loss;
-        toks += im->workers[t].tokens;
-    }
-    qt_pool_sum_grads(g, used, im->n_floats);
     *loss = total / n;
-    *tokens = toks;
     return 0;
 }
 
@@ -391,11 +364,9 @@ static void mamba_destroy(qt_train_arch *a)
     mamba_impl *im = a->impl;
     if (!im)
         return;
+    qt_pool_free(&im->pool);
     for (int t = 0; t < QT_POOL_MAX_WORKERS; t++) {
         worker *wk = &im->workers[t];
-        qt_arena_free(&wk->arena);
-        if (t > 0)
-            qt_floats_free(wk->grads_flat);
         free(wk->ids), free(wk->lens), free(wk->starts), free(wk->ends), free(wk->dlogits);
     }
     qt_floats_free(im->w_flat);
@@ -414,7 +385,7 @@ int qt_train_arch_mamba(qt_train_arch *a, int threads, qt_err *e)
     mamba_impl *im = calloc(1, sizeof *im);
     if (!im)
         return qt_fail(e, "out of memory");
-    im->threads = threads < 1 ? 1 : threads > QT_POOL_MAX_WORKERS ? QT_POOL_MAX_WORKERS : threads;
+    qt_pool_init(&im->pool, threads);
     qt_encoding_init(&im->qe);
     qt_encoding_init(&im->ce);
     a->name = "mamba";

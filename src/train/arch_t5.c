@@ -50,14 +50,12 @@ typedef struct rec_head {
     int32_t n_enc, n_tgt, kind, pad;
 } rec_head;
 
+/* A worker's own buffers (its arena, gradients and loss are in the pool;
+ * its loss there is the sum over its target tokens). */
 typedef struct worker {
-    qt_arena arena;
-    float *grads_flat; /* worker 0 uses the model's */
-    qt_t5t_weights grads;
+    qt_t5t_weights grads; /* bound to the pool's buffer */
     int32_t *enc_ids, *enc_len, *dec_ids, *targets;
     size_t cap_e, cap_d, cap_b;
-    double loss_sum;
-    long tokens;
 } worker;
 
 typedef struct t5_impl {
@@ -76,7 +74,7 @@ typedef struct t5_impl {
     qt_param params[QT_T5T_MAX_PARAMS];
     const char *names[QT_T5T_MAX_PARAMS];
     int n_params;
-    int threads;
+    qt_pool pool;
     worker workers[QT_POOL_MAX_WORKERS];
     qt_encoding enc, ans; /* featurize's scratch */
     /* the batch being computed */
@@ -101,13 +99,10 @@ static int bind_params(t5_impl *im, qt_err *e)
         im->params[i] = (qt_param){im->w_flat + p->offset, im->g_flat + p->offset, NULL, NULL, p->numel, p->decay};
         im->names[i] = p->name;
     }
-    for (int t = 0; t < im->threads; t++) {
-        worker *wk = &im->workers[t];
-        wk->grads_flat = t == 0 ? im->g_flat : qt_floats_alloc(im->n_floats);
-        if (!wk->grads_flat)
-            return qt_fail(e, "out of memory for worker gradients");
-        qt_t5t_bind(&im->cfg, &wk->grads, wk->grads_flat);
-    }
+    if (qt_pool_bind(&im->pool, im->g_flat, im->n_floats, e) != 0)
+        return -1;
+    for (int t = 0; t < im->pool.threads; t++)
+        qt_t5t_bind(&im->cfg, &im->workers[t].grads, im->pool.w[t].grads);
     return 0;
 }
 
@@ -272,25 +267,6 @@ static int t5_load(qt_train_arch *a, const char *dir, qt_err *e)
     return 0;
 }
 
-static int write_json(const char *dir, const char *name, cJSON *j, qt_err *e)
-{
-    char path[4200], *text = j ? cJSON_Print(j) : NULL;
-    cJSON_Delete(j);
-    if (!text)
-        return qt_fail(e, "out of memory");
-    size_t n = strlen(text);
-    char *buf = realloc(text, n + 2);
-    if (!buf) {
-        free(text);
-        return qt_fail(e, "out of memory");
-    }
-    buf[n] = '\n';
-    snprintf(path, sizeof path, "%s/%s", dir, name);
-    int rc = qt_write_file_atomic(path, buf, n + 1, e);
-    free(buf);
-    return rc;
-}
-
 static int t5_save(qt_train_arch *a, const char *dir, qt_err *e)
 {
     t5_impl *im = a->impl;
@@ -303,7 +279,7 @@ static int t5_save(qt_train_arch *a, const char *dir, qt_err *e)
         cJSON_AddNumberToObject(cfg, "qaterm_doc_stride", im->doc_stride);
         cJSON_AddNumberToObject(cfg, "qaterm_max_new_tokens", im->max_new);
     }
-    if (write_json(dir, "config.json", cfg, e) != 0)
+    if (qt_json_save(dir, "config.json", cfg, e) != 0)
         return -1;
     snprintf(path, sizeof path, "%s/model.safetensors", dir);
     if (qt_t5t_save_weights(&im->cfg, im->w_flat, path, e) != 0)
@@ -330,9 +306,9 @@ static int t5_save(qt_train_arch *a, const char *dir, qt_err *e)
         cJSON_AddNumberToObject(gc, "eos_token_id", im->cfg.eos_id);
         cJSON_AddNumberToObject(gc, "pad_token_id", im->cfg.pad_id);
     }
-    int rc = write_json(dir, "special_tokens_map.json", st, e);
-    rc = rc ? (cJSON_Delete(tc), -1) : write_json(dir, "tokenizer_config.json", tc, e);
-    rc = rc ? (cJSON_Delete(gc), -1) : write_json(dir, "generation_config.json", gc, e);
+    int rc = qt_json_save(dir, "special_tokens_map.json", st, e);
+    rc = rc ? (cJSON_Delete(tc), -1) : qt_json_save(dir, "tokenizer_config.json", tc, e);
+    rc = rc ? (cJSON_Delete(gc), -1) : qt_json_save(dir, "generation_config.json", gc, e);
     return rc;
 }
 
@@ -457,24 +433,13 @@ done:
 
 /* ---- one step ---- */
 
-static int reserve(void **p, size_t bytes)
-{
-    void *q = realloc(*p, bytes ? bytes : 1);
-    if (!q)
-        return -1;
-    *p = q;
-    return 0;
-}
-
 static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
 {
     t5_impl *im = ctx;
+    qt_pool_worker *pw = qt_pool_worker_start(&im->pool, t);
     worker *wk = &im->workers[t];
     const qt_t5t_config *c = &im->cfg;
     int B = count;
-    wk->loss_sum = 0;
-    wk->tokens = 0;
-    memset(wk->grads_flat, 0, im->n_floats * sizeof(float));
     if (B == 0)
         return 0;
     int Te = 1, Td = 1;
@@ -484,9 +449,9 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
         Td = h->n_tgt > Td ? h->n_tgt : Td;
     }
     size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
-    if ((ne > wk->cap_e && reserve((void **)&wk->enc_ids, ne * 4)) ||
-        (nd > wk->cap_d && (reserve((void **)&wk->dec_ids, nd * 4) || reserve((void **)&wk->targets, nd * 4))) ||
-        ((size_t)B > wk->cap_b && reserve((void **)&wk->enc_len, (size_t)B * 4)))
+    if ((ne > wk->cap_e && qt_pool_grow(&wk->enc_ids, ne * 4)) ||
+        (nd > wk->cap_d && (qt_pool_grow(&wk->dec_ids, nd * 4) || qt_pool_grow(&wk->targets, nd * 4))) ||
+        ((size_t)B > wk->cap_b && qt_pool_grow(&wk->enc_len, (size_t)B * 4)))
         return qt_fail(e, "out of memory for a batch");
     wk->cap_e = ne > wk->cap_e ? ne : wk->cap_e;
     wk->cap_d = nd > wk->cap_d ? nd : wk->cap_d;
@@ -504,33 +469,33 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
             ti[i] = i < h->n_tgt ? tgt[i] : -1;
         }
         wk->enc_len[b] = h->n_enc;
-        wk->tokens += h->n_enc + h->n_tgt;
+        pw->tokens += h->n_enc + h->n_tgt;
     }
     qt_t5t_batch batch = {B, Te, Td, wk->enc_ids, wk->enc_len, wk->dec_ids, wk->targets};
     size_t need = qt_t5t_work_bytes(c, B, Te, Td, 1);
-    if (need > wk->arena.cap) {
+    if (need > pw->arena.cap) {
         /* with room to spare (fresh pages fault in on first use), up to
          * what the longest batch of this size can need */
         size_t most = qt_t5t_work_bytes(c, B, im->max_input, im->max_new, 1), size = need + need / 2;
         size = size < most ? size : most;
         size = size > need ? size : need;
-        qt_arena_free(&wk->arena);
-        if (qt_arena_init(&wk->arena, size, e) != 0)
+        qt_arena_free(&pw->arena);
+        if (qt_arena_init(&pw->arena, size, e) != 0)
             return -1;
     }
-    qt_arena_reset(&wk->arena, 0);
+    qt_arena_reset(&pw->arena, 0);
     qt_rng rng;
-    qt_rng_seed(&rng, im->seed ^ (0x9E3779B97F4A7C15ull * (uint64_t)(t + 1)));
+    qt_rng_seed(&rng, qt_pool_worker_seed(im->seed, t));
     qt_t5t_acts acts;
-    if (qt_t5t_forward(c, &im->w, &batch, 1, &rng, &wk->arena, &acts, e) != 0)
+    if (qt_t5t_forward(c, &im->w, &batch, 1, &rng, &pw->arena, &acts, e) != 0)
         return -1;
     int counted;
     /* the batch's loss is a mean over all its target tokens, across workers */
     double sum = qt_t5t_loss(c, &batch, &acts, 1.0f / (float)im->batch_targets, &counted);
     if (!isfinite(sum))
         return qt_fail(e, "loss is not finite (%g)", sum);
-    wk->loss_sum = sum;
-    return qt_t5t_backward(c, &im->w, &batch, &acts, &wk->grads, &wk->arena, e);
+    pw->loss = sum;
+    return qt_t5t_backward(c, &im->w, &batch, &acts, &wk->grads, &pw->arena, e);
 }
 
 static int t5_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
@@ -544,20 +509,10 @@ static int t5_step(qt_train_arch *a, const uint8_t *const *records, int n, uint6
         im->batch_targets += ((const rec_head *)records[i])->n_tgt;
     if (im->batch_targets < 1)
         return qt_fail(e, "T5: a batch without target tokens");
-    int used = qt_pool_run(im->threads, n, worker_step, im, e);
-    if (used < 0)
+    double total;
+    if (qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e) != 0)
         return -1;
-    float *g[QT_POOL_MAX_WORKERS];
-    double total = 0;
-    long toks = 0;
-    for (int t = 0; t < used; t++) {
-        g[t] = im->workers[t].grads_flat;
-        total += im->workers[t].loss_sum;
-        toks += im->workers[t].tokens;
-    }
-    qt_pool_sum_grads(g, used, im->n_floats);
     *loss = total / im->batch_targets;
-    *tokens = toks;
     return 0;
 }
 
@@ -566,11 +521,9 @@ static void t5_destroy(qt_train_arch *a)
     t5_impl *im = a->impl;
     if (!im)
         return;
+    qt_pool_free(&im->pool);
     for (int t = 0; t < QT_POOL_MAX_WORKERS; t++) {
         worker *wk = &im->workers[t];
-        qt_arena_free(&wk->arena);
-        if (t > 0)
-            qt_floats_free(wk->grads_flat);
         free(wk->enc_ids), free(wk->enc_len), free(wk->dec_ids), free(wk->targets);
     }
     qt_floats_free(im->w_flat);
@@ -592,7 +545,7 @@ int qt_train_arch_t5(qt_train_arch *a, int threads, qt_err *e)
     t5_impl *im = calloc(1, sizeof *im);
     if (!im)
         return qt_fail(e, "out of memory");
-    im->threads = threads < 1 ? 1 : threads > QT_POOL_MAX_WORKERS ? QT_POOL_MAX_WORKERS : threads;
+    qt_pool_init(&im->pool, threads);
     qt_t5t_config_default(&im->cfg);
     im->max_input = 320;
     im->doc_stride = 128;

@@ -32,6 +32,7 @@ tests_unit_test_train_LDADD = $(CMOCKA_TEST_LDADD)
 endif
 
 TESTS += tests/cli/train.sh
+EXTRA_DIST += tests/cli/train_lib.sh
 TESTS += tests/cli/train_t5.sh
 EXTRA_DIST += tests/cli/train_t5.sh assets/models/configs/t5.json assets/models/configs/t5-tiny.json
 TESTS += tests/cli/train_bert.sh

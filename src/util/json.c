@@ -1,6 +1,7 @@
 #include "util/json.h"
 
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -237,4 +238,63 @@ const cJSON *qt_json_need(const cJSON *obj, const char *key, int type, const cha
     if (!item && e && !e->msg[0])
         qt_fail(e, "%s: at %s: missing field '%s'", name, jpath, key);
     return item;
+}
+
+int qt_json_opt_double(const cJSON *obj, const char *key, const char *name, const char *jpath, double *out,
+                       qt_err *e)
+{
+    const cJSON *v = qt_json_opt(obj, key, cJSON_Number, name, jpath, e);
+    if (v)
+        *out = v->valuedouble;
+    return v || !e->msg[0] ? 0 : -1;
+}
+
+int qt_json_opt_float(const cJSON *obj, const char *key, const char *name, const char *jpath, float *out,
+                      qt_err *e)
+{
+    const cJSON *v = qt_json_opt(obj, key, cJSON_Number, name, jpath, e);
+    if (v)
+        *out = (float)v->valuedouble;
+    return v || !e->msg[0] ? 0 : -1;
+}
+
+double qt_json_short_float(float x)
+{
+    char buf[32];
+    for (int digits = 1; digits <= 9; digits++) { /* 9 digits always read back */
+        snprintf(buf, sizeof buf, "%.*g", digits, (double)x);
+        if ((float)strtod(buf, NULL) == x)
+            break;
+    }
+    return strtod(buf, NULL);
+}
+
+cJSON *qt_json_hf_config_new(const char *architecture, const char *model_type)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON *arch = cJSON_CreateArray();
+    if (!j || !arch) {
+        cJSON_Delete(j);
+        cJSON_Delete(arch);
+        return NULL;
+    }
+    cJSON_AddItemToArray(arch, cJSON_CreateString(architecture));
+    cJSON_AddItemToObject(j, "architectures", arch);
+    cJSON_AddStringToObject(j, "model_type", model_type);
+    return j;
+}
+
+int qt_json_save(const char *dir, const char *name, cJSON *j, qt_err *e)
+{
+    char path[4200];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    char *text = j ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    if (!text)
+        return qt_fail(e, "out of memory");
+    size_t n = strlen(text);
+    text[n] = '\n'; /* over the NUL: the length is passed */
+    int rc = qt_write_file_atomic(path, text, n + 1, e);
+    free(text);
+    return rc;
 }

@@ -38,4 +38,28 @@ const cJSON *qt_json_opt(const cJSON *obj, const char *key, int type, const char
 
 const char *qt_json_type_name(const cJSON *item);
 
+/* obj[key] as a number into *out (a float: rounded from the double read).
+ * Absent: *out is left as it is and 0 returned; not a number: -1 with e
+ * filled as qt_json_opt does. */
+int qt_json_opt_double(const cJSON *obj, const char *key, const char *name, const char *jpath, double *out,
+                       qt_err *e);
+int qt_json_opt_float(const cJSON *obj, const char *key, const char *name, const char *jpath, float *out,
+                      qt_err *e);
+
+/* ---- writing Hugging Face style files ---- */
+
+/* x as the shortest decimal that reads back as the same float, for a
+ * config.json that says 0.1 and 1e-05 rather than 0.10000000149011612 and
+ * 9.99999974737875e-06. */
+double qt_json_short_float(float x);
+
+/* A new config.json object that starts {"architectures": [architecture],
+ * "model_type": model_type}, or NULL when out of memory. */
+cJSON *qt_json_hf_config_new(const char *architecture, const char *model_type);
+
+/* Writes j pretty-printed, with a final newline, to dir/name (atomically),
+ * then deletes j. j may be NULL, from a builder that ran out of memory:
+ * then fails with "out of memory". Returns 0 or -1. */
+int qt_json_save(const char *dir, const char *name, cJSON *j, qt_err *e);
+
 #endif

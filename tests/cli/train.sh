@@ -5,6 +5,8 @@
 # writes the same losses (bit for bit) and the same weights as one that ran
 # straight through.
 . "${QATERM_SRCDIR:-.}/tests/lib.sh"
+. "$QATERM_SRCDIR/tests/cli/train_lib.sh"
+arch=lstm
 d=$TMP/train; mkdir -p "$d"
 
 # ---- usage ------------------------------------------------------------------
@@ -19,14 +21,12 @@ check_error "bad split" 'dev_split: expected "a1", "a2", "all" or an article ran
     "$QATERM" train --arch lstm --config "$d/bad2.json" --out "$d/x"
 check_error "tune-threshold needs a model" "--model and --data are required" "$QATERM" tune-threshold
 
-if ! [ -n "${SQUAD_DIR:-}" ] || ! [ -f "$SQUAD_DIR/train-v1.1.json" ]; then
-    skip "training runs: no SQuAD train file"
-    done_testing
-    exit 0
-fi
+train_need_squad "training runs"
 
 # A tiny reader on the first 600 questions (plus their negatives).
-config() { # steps extra-json
+config() { # steps [stop-at-step]
+    stop=
+    [ -z "${2:-}" ] || stop=", \"debug_stop_at_step\": $2"
     cat <<EOF
 {"arch": "lstm", "seed": 11,
  "data": {"train": "$SQUAD_DIR/train-v1.1.json", "dev": "", "max_train_questions": 600},
@@ -34,32 +34,18 @@ config() { # steps extra-json
  "model": {"embedding_dim": 16, "hidden_size": 12, "num_layers": 1, "num_model_layers": 1,
            "vocab_max": 3000, "max_context_words": 200, "dropout": 0.2},
  "train": {"batch_size": 8, "max_steps": $1, "lr": 0.004, "warmup_steps": 5},
- "checkpoint_minutes": 0, "threads": 2, "tune_threshold": false $2}
+ "checkpoint_minutes": 0, "threads": 2, "tune_threshold": false$stop}
 EOF
 }
 
 # ---- a short run lowers the loss --------------------------------------------
-config 120 >"$d/short.json"
-if "$QATERM" train --arch lstm --config "$d/short.json" --out "$d/short" 2>"$d/short.log"; then
-    ok "short run finishes"
-else
-    fail "short run finishes"; diag "$(tail -5 "$d/short.log")"
-fi
-# mean loss of the first 20 steps against the last 20
-if awk -F, 'NR > 1 && $1 <= 20 { a += $3; na++ } NR > 1 && $1 > 100 { b += $3; nb++ }
-            END { printf "first %.4f last %.4f\n", a / na, b / nb; exit !(na == 20 && nb == 20 && b / nb < a / na - 0.2) }' \
-        "$d/short/loss.csv" >"$d/means"; then
-    ok "loss falls: $(cat "$d/means")"
-else
-    fail "loss falls"; diag "$(cat "$d/means")"
-fi
+train_short_run 0.2
 ck=$d/short/checkpoint
-if [ -f "$ck/config.json" ] && [ -f "$ck/model.safetensors" ] && [ -f "$ck/vocab.txt" ] &&
-    [ -f "$ck/optimizer.safetensors" ] && [ -f "$ck/trainer_state.json" ] &&
-    grep -q '"model_type":[[:space:]]*"qaterm_bilstm"' "$ck/config.json"; then
+missing=$(train_missing "$ck" config.json model.safetensors vocab.txt optimizer.safetensors trainer_state.json)
+if [ -z "$missing" ] && grep -q '"model_type":[[:space:]]*"qaterm_bilstm"' "$ck/config.json"; then
     ok "checkpoint is a model directory with optimizer and trainer state"
 else
-    fail "checkpoint is a model directory with optimizer and trainer state"; diag "$(ls -l "$ck/" 2>&1)"
+    fail "checkpoint is a model directory with optimizer and trainer state"; diag "missing:$missing" "$(ls -l "$ck/" 2>&1)"
 fi
 grep -q "made and cached" "$d/short.log" && ok "features made and cached" || fail "features made and cached"
 check_error "refuses to overwrite a run" "already holds a checkpoint \(use --resume" \
@@ -88,36 +74,12 @@ else
 fi
 
 # ---- exact resume -------------------------------------------------------------
-config 40 >"$d/straight.json"
-"$QATERM" train --arch lstm --config "$d/straight.json" --out "$d/straight" 2>"$d/straight.log" ||
-    diag "straight run failed: $(tail -3 "$d/straight.log")"
-
 # (1) SIGTERM raised by the trainer itself right after step 17: deterministic
-config 40 ', "debug_stop_at_step": 17' >"$d/stop.json"
-"$QATERM" train --arch lstm --config "$d/stop.json" --out "$d/stopped" 2>"$d/stop.log"
-rc=$?
-if [ $rc -eq 0 ] && grep -q "stopped by signal 15 at step 17" "$d/stop.log" && [ "$(wc -l <"$d/stopped/loss.csv")" -eq 18 ]; then
-    ok "SIGTERM at step 17 checkpoints and exits 0"
-else
-    fail "SIGTERM at step 17 checkpoints and exits 0"; diag "exit $rc" "$(tail -3 "$d/stop.log")"
-fi
-"$QATERM" train --arch lstm --config "$d/straight.json" --out "$d/stopped" --resume 2>"$d/resume.log"
-grep -q "loaded from the cache" "$d/resume.log" && ok "resume reuses the feature cache" || fail "resume reuses the feature cache"
-if cmp -s "$d/straight/loss.csv" "$d/stopped/loss.csv"; then
-    ok "resumed loss curve is bit-identical"
-else
-    fail "resumed loss curve is bit-identical"; diag "$(diff "$d/straight/loss.csv" "$d/stopped/loss.csv" | head -6)"
-fi
-if cmp -s "$d/straight/checkpoint/model.safetensors" "$d/stopped/checkpoint/model.safetensors" &&
-    cmp -s "$d/straight/checkpoint/optimizer.safetensors" "$d/stopped/checkpoint/optimizer.safetensors"; then
-    ok "resumed weights and moments are bit-identical"
-else
-    fail "resumed weights and moments are bit-identical"
-fi
+train_exact_resume
 
 # (2) SIGTERM sent from outside at whatever step the run has reached
 config 150 >"$d/long.json"
-config 150 ', "debug_stop_at_step": 0' >"$d/long2.json"
+config 150 0 >"$d/long2.json"
 "$QATERM" train --arch lstm --config "$d/long.json" --out "$d/kill" 2>"$d/kill.log" &
 pid=$!
 n=0

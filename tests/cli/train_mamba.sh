@@ -5,53 +5,29 @@
 # stopped by SIGTERM and resumed writes the same losses and weights, bit for
 # bit, as one that ran straight through.
 . "${QATERM_SRCDIR:-.}/tests/lib.sh"
+. "$QATERM_SRCDIR/tests/cli/train_lib.sh"
+arch=mamba
 d=$TMP/train_mamba; mkdir -p "$d"
-tiny=$QATERM_SRCDIR/assets/models/configs/mamba-tiny.json
 
-if ! [ -n "${SQUAD_DIR:-}" ] || ! [ -f "$SQUAD_DIR/train-v1.1.json" ]; then
-    skip "mamba training runs: no SQuAD train file"
-    done_testing
-    exit 0
-fi
+train_need_squad "mamba training runs"
 # the tiny config names the data relative to the SQuAD folder
 export QATERM_SQUAD_DIR=$SQUAD_DIR
 
 printf '{"arch": "mamba", "data": {"dev": "", "max_train_questions": 20}, "model": {"hidden_sise": 8}}' >"$d/typo.json"
-if ! "$QATERM" train --arch mamba --config "$d/typo.json" --out "$d/typo" 2>"$d/typo.err" &&
-    tail -1 "$d/typo.err" | grep -q 'model\.hidden_sise: unknown key for --arch mamba'; then
-    ok "unknown model key is named"
-else
-    fail "unknown model key is named"; diag "$(cat "$d/typo.err")"
-fi
-
-config() { # steps [stop-at-step]
-    sed -e "s/\"max_steps\": [0-9]*/\"max_steps\": $1/" \
-        -e "s/\"tune_threshold\": false/\"tune_threshold\": false, \"debug_stop_at_step\": ${2:-0}/" "$tiny"
-}
+train_refused "unknown model key is named" "$d/typo.json" 'model\.hidden_sise: unknown key for --arch mamba'
 
 # ---- a short run lowers the loss --------------------------------------------
-config 120 >"$d/short.json"
-if "$QATERM" train --arch mamba --config "$d/short.json" --out "$d/short" 2>"$d/short.log"; then
-    ok "short run finishes"
-else
-    fail "short run finishes"; diag "$(tail -5 "$d/short.log")"
-fi
-if awk -F, 'NR > 1 && $1 <= 20 { a += $3; na++ } NR > 1 && $1 > 100 { b += $3; nb++ }
-            END { printf "first %.4f last %.4f\n", a / na, b / nb; exit !(na == 20 && nb == 20 && b / nb < a / na - 0.5) }' \
-        "$d/short/loss.csv" >"$d/means"; then
-    ok "loss falls: $(cat "$d/means")"
-else
-    fail "loss falls"; diag "$(cat "$d/means")"
-fi
+train_short_run 0.5
 ck=$d/short/checkpoint
-if [ -f "$ck/config.json" ] && [ -f "$ck/model.safetensors" ] && [ -f "$ck/tokenizer.json" ] &&
-    [ -f "$ck/tokenizer_config.json" ] && [ -f "$ck/optimizer.safetensors" ] && [ -f "$ck/trainer_state.json" ] &&
-    grep -q '"model_type":[[:space:]]*"mamba"' "$ck/config.json" &&
+missing=$(train_missing "$ck" config.json model.safetensors tokenizer.json tokenizer_config.json \
+    optimizer.safetensors trainer_state.json)
+if [ -z "$missing" ] && grep -q '"model_type":[[:space:]]*"mamba"' "$ck/config.json" &&
     grep -q '"qaterm_qa_mode":[[:space:]]*"span"' "$ck/config.json" &&
     grep -q '"MambaForCausalLM"' "$ck/config.json"; then
     ok "checkpoint is a Hugging Face Mamba directory with optimizer and trainer state"
 else
-    fail "checkpoint is a Hugging Face Mamba directory with optimizer and trainer state"; diag "$(ls -l "$ck/" 2>&1)"
+    fail "checkpoint is a Hugging Face Mamba directory with optimizer and trainer state"
+    diag "missing:$missing" "$(ls -l "$ck/" 2>&1)"
 fi
 if grep -q '"WordPiece"' "$ck/tokenizer.json" && grep -q 'qa_outputs.weight' "$ck/model.safetensors" &&
     ! grep -q 'lm_head' "$ck/model.safetensors"; then
@@ -62,38 +38,13 @@ fi
 
 # the checkpoint answers through the real engine
 printf 'The Normans were the people who in the 10th and 11th centuries gave their name to Normandy, a region in France.\n' >"$d/ctx.txt"
-if "$QATERM" ask --model "$ck" --context "$d/ctx.txt" --question "In what country is Normandy located?" --json \
-        --always-answer >"$d/ask.json" 2>"$d/ask.err" &&
-    grep -q '"arch":[[:space:]]*"mamba"' "$d/ask.json" && grep -q '"best_text":[[:space:]]*"[^"]' "$d/ask.json"; then
+if train_ask "$ck" "$d/ctx.txt" "In what country is Normandy located?" --always-answer &&
+    grep -q '"best_text":[[:space:]]*"[^"]' "$d/ask.json"; then
     ok "qaterm ask --model answers with the trained Mamba"
 else
     fail "qaterm ask --model answers with the trained Mamba"; diag "$(cat "$d/ask.json" "$d/ask.err")"
 fi
 
 # ---- exact resume -------------------------------------------------------------
-config 40 >"$d/straight.json"
-"$QATERM" train --arch mamba --config "$d/straight.json" --out "$d/straight" 2>"$d/straight.log" ||
-    diag "straight run failed: $(tail -3 "$d/straight.log")"
-config 40 17 >"$d/stop.json"
-"$QATERM" train --arch mamba --config "$d/stop.json" --out "$d/stopped" 2>"$d/stop.log"
-rc=$?
-if [ $rc -eq 0 ] && grep -q "stopped by signal 15 at step 17" "$d/stop.log" && [ "$(wc -l <"$d/stopped/loss.csv")" -eq 18 ]; then
-    ok "SIGTERM at step 17 checkpoints and exits 0"
-else
-    fail "SIGTERM at step 17 checkpoints and exits 0"; diag "exit $rc" "$(tail -3 "$d/stop.log")"
-fi
-"$QATERM" train --arch mamba --config "$d/straight.json" --out "$d/stopped" --resume 2>"$d/resume.log"
-grep -q "loaded from the cache" "$d/resume.log" && ok "resume reuses the feature cache" ||
-    { fail "resume reuses the feature cache"; diag "$(tail -3 "$d/resume.log")"; }
-if [ -s "$d/straight/loss.csv" ] && cmp -s "$d/straight/loss.csv" "$d/stopped/loss.csv"; then
-    ok "resumed loss curve is bit-identical"
-else
-    fail "resumed loss curve is bit-identical"; diag "$(diff "$d/straight/loss.csv" "$d/stopped/loss.csv" | head -6)"
-fi
-if cmp -s "$d/straight/checkpoint/model.safetensors" "$d/stopped/checkpoint/model.safetensors" &&
-    cmp -s "$d/straight/checkpoint/optimizer.safetensors" "$d/stopped/checkpoint/optimizer.safetensors"; then
-    ok "resumed weights and moments are bit-identical"
-else
-    fail "resumed weights and moments are bit-identical"
-fi
+train_exact_resume
 done_testing
