@@ -1,8 +1,8 @@
 #!/bin/sh
 # Reproduces the default models in assets/models/ from the SQuAD data with the
 # recorded configs and seeds: trains each family with `qaterm train` (resuming
-# a run left in the work folder), copies the final checkpoint's model files
-# into assets/models/FAMILY/ (the model card there is kept), and prints its
+# a run left in the work folder), writes the final checkpoint's model files in
+# F16 into assets/models/FAMILY/ (the model card there is kept), and prints its
 # dev-a2 numbers with `qaterm predict` + `qaterm score`.
 #
 #   assets/models/make_models.sh [--qaterm BIN] [--work DIR] [FAMILY...]
@@ -51,14 +51,10 @@ for fam in $families; do
     else
         "$qaterm" train --arch "$fam" --config "$cfg" --out "$run"
     fi
+    # shipped in F16 (half the bytes; the card's numbers are the F16 model's)
     dest=$top/assets/models/$fam
     mkdir -p "$dest"
-    for f in "$run"/checkpoint/*; do
-        case ${f##*/} in
-            optimizer.safetensors|trainer_state.json) ;;
-            *) cp "$f" "$dest/" ;;
-        esac
-    done
+    "$qaterm" convert --dtype f16 "$run/checkpoint" "$dest"
     echo "== $fam: dev-a2 (threshold from the run) =="
     "$qaterm" predict --model "$dest" --data "$work/dev-a2.json" --out "$work/$fam-pred.json" \
         --na-prob-out "$work/$fam-na.json"

@@ -16,5 +16,6 @@ const qt_command qt_commands[] = {
     {"train", cmd_train, "--arch bert|t5|lstm|mamba --config FILE --out DIR [--resume]", "train a model on SQuAD (checkpoints, resume, evaluation)"},
     {"dev-split", cmd_dev_split, "FILE a1|a2|all --out FILE", "write one dev-a split (first or last 9 articles) as a SQuAD file"},
     {"tune-threshold", cmd_tune_threshold, "--model DIR --data FILE [--split a1|a2|all]", "tune a model's no-answer threshold for EM and write it to its config.json"},
+    {"convert", cmd_convert, "--dtype f32|f16|bf16 IN_DIR OUT_DIR", "copy a model directory with its weights stored as F32, F16 or BF16"},
     {NULL, NULL, NULL, NULL},
 };

@@ -23,6 +23,7 @@ int cmd_score(int argc, char **argv);
 int cmd_tokenize(int argc, char **argv);
 int cmd_train(int argc, char **argv);
 int cmd_tune_threshold(int argc, char **argv);
+int cmd_convert(int argc, char **argv);
 int cmd_dev_split(int argc, char **argv);
 int cmd_ask(int argc, char **argv);
 int cmd_predict(int argc, char **argv);

@@ -16,7 +16,7 @@ libqaterm_a_SOURCES += \
 	src/train/state.c src/train/state.h \
 	src/train/evaluate.c src/train/evaluate.h \
 	src/train/trainer.c \
-	src/cli/cmd_train.c src/cli/cmd_tune_threshold.c
+	src/cli/cmd_train.c src/cli/cmd_tune_threshold.c src/cli/cmd_convert.c
 
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_negatives
@@ -42,3 +42,5 @@ EXTRA_DIST += tests/cli/train_mamba.sh assets/models/configs/mamba.json assets/m
 EXTRA_DIST += tests/cli/train.sh assets/models/configs/lstm.json assets/models/configs/lstm-long.json \
 	assets/models/configs/lstm-holdout.json \
 	src/train/DESIGN.md
+TESTS += tests/cli/convert.sh
+EXTRA_DIST += tests/cli/convert.sh
