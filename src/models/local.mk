@@ -97,3 +97,7 @@ tests_unit_test_t5_grad_SOURCES = tests/unit/test_t5_grad.c tests/unit/gradcheck
 tests_unit_test_t5_grad_CFLAGS = $(CMOCKA_TEST_CFLAGS)
 tests_unit_test_t5_grad_LDADD = $(CMOCKA_TEST_LDADD)
 endif
+# The shipped BERT, T5 and Mamba against Hugging Face transformers' own answers
+# (tests/ref/hf_shipped_ref.py made tests/fixtures/hf/shipped.json)
+TESTS += tests/cli/hf_shipped.sh
+EXTRA_DIST += tests/cli/hf_shipped.sh tests/ref/hf_shipped_ref.py tests/fixtures/hf/shipped.json

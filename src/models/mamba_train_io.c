@@ -73,9 +73,13 @@ cJSON *qt_mamba_train_config_json(const qt_mamba_train_config *c)
     cJSON_AddStringToObject(j, "hidden_act", "silu");
     cJSON_AddNumberToObject(j, "initializer_range", 0.02);
     cJSON_AddTrueToObject(j, "residual_in_fp32");
-    cJSON_AddBoolToObject(j, "rescale_prenorm_residual", c->rescale_prenorm_residual);
+    /* an init-only flag, already applied by our init: transformers (5.x)
+     * applies it AGAIN to loaded weights (out_proj divided by sqrt(layers))
+     * when it is true, so the saved config says false */
+    cJSON_AddFalseToObject(j, "rescale_prenorm_residual");
     cJSON_AddStringToObject(j, "time_step_init_scheme", "random");
-    cJSON_AddNumberToObject(j, "time_step_scale", 1.0);
+    /* "1.0", not 1: transformers' strict config classes refuse an int here */
+    cJSON_AddRawToObject(j, "time_step_scale", "1.0");
     cJSON_AddNumberToObject(j, "time_step_min", 0.001);
     cJSON_AddNumberToObject(j, "time_step_max", 0.1);
     cJSON_AddNumberToObject(j, "time_step_floor", 0.0001);

@@ -120,7 +120,8 @@ cJSON *qt_t5t_config_to_json(const qt_t5t_config *c)
     cJSON_AddNumberToObject(j, "relative_attention_max_distance", c->max_distance);
     cJSON_AddNumberToObject(j, "dropout_rate", qt_json_short_float(c->dropout));
     cJSON_AddNumberToObject(j, "layer_norm_epsilon", qt_json_short_float(c->eps));
-    cJSON_AddNumberToObject(j, "initializer_factor", 1.0);
+    /* "1.0", not 1: transformers' strict config classes refuse an int here */
+    cJSON_AddRawToObject(j, "initializer_factor", "1.0");
     cJSON_AddStringToObject(j, "feed_forward_proj", "relu");
     cJSON_AddBoolToObject(j, "is_encoder_decoder", 1);
     cJSON_AddBoolToObject(j, "tie_word_embeddings", 1);

@@ -68,13 +68,13 @@ def best_span(start, end, c0, c1, offsets, context):
 
 def bert(d, q, c, cfg):
     t = tok(d)
-    m = cached(d, lambda: BertForQuestionAnswering.from_pretrained(d).eval())
+    m = cached(d, lambda: BertForQuestionAnswering.from_pretrained(d).float().eval())
     qi, _ = enc(t, q)
     ci, co = enc(t, c)
     qi = qi[:MAX_Q]
     cls, sep = t.convert_tokens_to_ids("[CLS]"), t.convert_tokens_to_ids("[SEP]")
     ids = [cls] + qi + [sep] + ci + [sep]
-    if len(ids) > cfg.get("qaterm_max_seq_len", 384):
+    if len(ids) > min(384, cfg["max_position_embeddings"]):
         return None
     types = [0] * (len(qi) + 2) + [1] * (len(ci) + 1)
     out = m(input_ids=torch.tensor([ids]), token_type_ids=torch.tensor([types]))
@@ -86,7 +86,7 @@ def bert(d, q, c, cfg):
 
 def mamba(d, q, c, cfg):
     t = tok(d)
-    m = cached(d, lambda: MambaModel.from_pretrained(d).eval())
+    m = cached(d, lambda: MambaModel.from_pretrained(d).float().eval())
     from safetensors.torch import load_file
     w = cached(("st", d), lambda: load_file(f"{d}/model.safetensors"))
     qa_w, qa_b = w["qa_outputs.weight"].float(), w["qa_outputs.bias"].float()
@@ -105,7 +105,7 @@ def mamba(d, q, c, cfg):
 
 def t5(d, q, c, cfg):
     t = tok(d)
-    m = cached(d, lambda: T5ForConditionalGeneration.from_pretrained(d).eval())
+    m = cached(d, lambda: T5ForConditionalGeneration.from_pretrained(d).float().eval())
     prompt = cfg.get("qaterm_prompt", "question: {question} context: {context}")
     ids, _ = enc(t, prompt.replace("{question}", q).replace("{context}", c))
     ids = ids + [cfg["eos_token_id"]]
