@@ -58,14 +58,17 @@ int qt_train_arch_init(qt_train_arch *a, const char *name, int threads, int blas
 
 /* ---- data ---- */
 
+/* A data file by its contents, not its path or mtime: the shared data may be
+ * copied afresh (new mtime) or read from elsewhere between the sittings of
+ * one long run, and --resume must still accept the same bytes. */
 static void file_sig(const char *path, char *buf, size_t size)
 {
-    struct stat sb;
-    if (stat(path, &sb) == 0)
-        snprintf(buf, size, "%s|%lld|%lld.%09ld", path, (long long)sb.st_size, (long long)sb.st_mtim.tv_sec,
-                 sb.st_mtim.tv_nsec);
+    char hex[QT_SHA256_HEX_LEN + 1];
+    qt_err ignored;
+    if (qt_sha256_file_hex(path, hex, &ignored) == 0)
+        snprintf(buf, size, "sha256:%s", hex);
     else
-        snprintf(buf, size, "%s|missing", path);
+        snprintf(buf, size, "missing");
 }
 
 /* What decides the training examples (before tokenisation). */
@@ -75,7 +78,7 @@ static void examples_key(const qt_train_config *c, char *buf, size_t size)
     file_sig(c->train_path, t, sizeof t);
     file_sig(c->dev_path, d, sizeof d);
     const qt_neg_opts *n = &c->negatives;
-    snprintf(buf, size, "examples v1|%s|%s|%s|%d|%d|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%llu", t,
+    snprintf(buf, size, "examples v2|%s|%s|%s|%d|%d|%.17g|%.17g|%.17g|%.17g|%.17g|%.17g|%llu", t,
              c->train_dev_split[0] ? d : "", c->train_dev_split, c->train_dev_repeat, c->max_train_questions,
              n->share, n->w_other, n->w_entity, n->w_number, n->w_negation, n->w_antonym, (unsigned long long)c->seed);
 }

@@ -22,6 +22,7 @@ check_error "bad split" 'dev_split: expected "a1", "a2", "all" or an article ran
 check_error "tune-threshold needs a model" "--model and --data are required" "$QATERM" tune-threshold
 
 train_need_squad "training runs"
+export QATERM_SQUAD_DIR="$SQUAD_DIR" # the config names train-v1.1.json relative to it
 
 # A tiny reader on the first 600 questions (plus their negatives).
 config() { # steps [stop-at-step]
@@ -29,7 +30,7 @@ config() { # steps [stop-at-step]
     [ -z "${2:-}" ] || stop=", \"debug_stop_at_step\": $2"
     cat <<EOF
 {"arch": "lstm", "seed": 11,
- "data": {"train": "$SQUAD_DIR/train-v1.1.json", "dev": "", "max_train_questions": 600},
+ "data": {"train": "train-v1.1.json", "dev": "", "max_train_questions": 600},
  "negatives": {"share": 0.3},
  "model": {"embedding_dim": 16, "hidden_size": 12, "num_layers": 1, "num_model_layers": 1,
            "vocab_max": 3000, "max_context_words": 200, "dropout": 0.2},
@@ -76,6 +77,15 @@ fi
 # ---- exact resume -------------------------------------------------------------
 # (1) SIGTERM raised by the trainer itself right after step 17: deterministic
 train_exact_resume
+
+# ... but not with other inputs: a different share of negatives is refused
+sed 's/"share": 0.3/"share": 0.4/' "$d/straight.json" >"$d/other-share.json"
+if ! "$QATERM" train --arch lstm --config "$d/other-share.json" --out "$d/stopped" --resume 2>"$d/other.err" &&
+    grep -q "changed since the checkpoint" "$d/other.err"; then
+    ok "resume refuses changed negatives"
+else
+    fail "resume refuses changed negatives"; diag "$(tail -2 "$d/other.err")"
+fi
 
 # (2) SIGTERM sent from outside at whatever step the run has reached
 config 150 >"$d/long.json"
