@@ -2,6 +2,7 @@
  * several side by side (a table, or a JSON array with --json). */
 #include <ctype.h>
 #include <getopt.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -164,6 +165,10 @@ static int print_json(const ask_result *rs, int n, int always_answer)
         cJSON_AddNumberToObject(o, "char_end", t ? (a->has_answer ? a->char_end : a->best_char_end) : -1);
         cJSON_AddNumberToObject(o, "confidence", a->confidence);
         cJSON_AddNumberToObject(o, "no_answer_prob", a->no_answer_prob);
+        if (isfinite(a->margin))
+            cJSON_AddNumberToObject(o, "margin", a->margin);
+        else
+            cJSON_AddNullToObject(o, "margin");
         cJSON_AddNumberToObject(o, "score", a->score);
         cJSON_AddStringToObject(o, "best_text", a->best_text ? a->best_text : "");
         cJSON_AddNumberToObject(o, "best_char_start", a->best_char_start);

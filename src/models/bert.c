@@ -236,6 +236,7 @@ static void fill_answer(const qt_qa_result *r, qt_qa_answer *out)
 {
     out->has_answer = r->answered;
     out->no_answer_prob = r->no_answer_prob;
+    out->margin = r->margin;
     out->confidence = r->answered ? 1.0 - r->no_answer_prob : r->no_answer_prob;
     out->score = r->answered || !isfinite(r->null_score) ? (r->has_best ? r->best.score : 0.0)
                                                          : r->null_score;

@@ -491,6 +491,7 @@ static int fill_answer(bilstm_impl *im, const qt_bilstm_acts *a, const char *con
         return -1;
     out->has_answer = r.answered;
     out->no_answer_prob = r.no_answer_prob;
+    out->margin = r.margin;
     out->char_start = out->char_end = out->byte_start = out->byte_end = -1;
     out->best_char_start = out->best_char_end = -1;
     out->text = xstrdup(r.answered ? r.best.text : "");
@@ -530,7 +531,7 @@ static int bilstm_answer(qt_model *m, const char *question, const char *context,
         out->text = xstrdup(""), out->best_text = xstrdup("");
         out->char_start = out->char_end = out->byte_start = out->byte_end = -1;
         out->best_char_start = out->best_char_end = -1;
-        out->no_answer_prob = 1.0, out->confidence = 1.0;
+        out->no_answer_prob = 1.0, out->confidence = 1.0, out->margin = -INFINITY;
         return out->text && out->best_text ? 0 : qt_fail(e, "out of memory");
     }
     int32_t c_len = f->n_c, q_len = f->n_q;

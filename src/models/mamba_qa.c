@@ -275,6 +275,7 @@ static int answer_span(qt_model *m, const char *question, const char *context, q
     }
     out->score = r.answered ? r.best.score : r.null_score;
     out->no_answer_prob = r.no_answer_prob;
+    out->margin = r.margin;
     out->confidence = r.answered ? 1.0 - r.no_answer_prob : r.no_answer_prob;
     rc = 0;
 done:
@@ -426,6 +427,8 @@ static int answer_generative(qt_model *m, const char *question, const char *cont
     if (no_answer_logprob(m, prompt, &lp_na, e))
         goto done;
     out->no_answer_prob = exp(lp_na);
+    /* no score margin in generative mode: the log-odds of answering */
+    out->margin = lp_na < 0 ? log(-expm1(lp_na)) - lp_na : -INFINITY;
 
     if (none) {
         /* the best real answer: greedy again, not starting as before */

@@ -22,7 +22,10 @@ typedef struct qt_qa_answer {
     long byte_start, byte_end; /* the same in bytes */
     double score;              /* the engine's raw score of its choice (logit sum, mean log-prob) */
     double confidence;         /* 0..1: probability the model gives to what it shows */
-    double no_answer_prob;     /* 0..1 */
+    double no_answer_prob;     /* 0..1, 0.5 at the model's decision boundary: sigmoid(threshold - margin) */
+    double margin;             /* best real answer's score minus the no-answer score, before the threshold:
+                                * answered when margin > qaterm_null_threshold; +inf: no no-answer option,
+                                * -inf: no real answer */
     char *best_text;           /* best non-null answer, even when has_answer is 0 (--always-answer) */
     long best_char_start, best_char_end;
     double latency_ms;         /* wall time of qt_model_answer */

@@ -335,11 +335,14 @@ static void set_span(const char *context, const char *text, long *cs, long *ce, 
     }
 }
 
-/* The tuned decision (see the top): answer when ans - na > threshold. The
- * best real answer is already in best_text. */
+/* The tuned decision (see the top): answer when ans - na > threshold; the
+ * no-answer probability is 0.5 at that boundary. The best real answer is
+ * already in best_text. */
 static void apply_threshold(const qt_t5 *t, const char *context, qt_qa_answer *out, double na, double ans)
 {
     int answer = ans - na > t->null_threshold;
+    out->no_answer_prob = 1.0 / (1.0 + exp((ans - na) - t->null_threshold));
+    out->confidence = out->has_answer ? 1.0 - out->no_answer_prob : out->no_answer_prob;
     if (answer == out->has_answer)
         return;
     char *shown = strdup(answer ? out->best_text : "");
@@ -452,6 +455,7 @@ int qt_t5_answer(qt_model *m, const char *question, const char *context, qt_qa_a
         out->has_answer = 1;
         out->score = wr[best].score;
         out->no_answer_prob = 1.0 / (1.0 + exp(-d));
+        out->margin = -d;
         out->confidence = 1.0 - out->no_answer_prob;
         out->text = xstrndup(wr[best].text, strlen(wr[best].text), e);
         if (!out->text)
@@ -482,6 +486,7 @@ int qt_t5_answer(qt_model *m, const char *question, const char *context, qt_qa_a
         out->has_answer = 0;
         out->score = wr[w].na_score;
         out->no_answer_prob = 1.0 / (1.0 + exp(-d));
+        out->margin = -d;
         out->confidence = out->no_answer_prob;
         out->text = xstrndup("", 0, e);
         out->best_text = text;

@@ -392,7 +392,7 @@ int qt_qa_decoder_finish(const qt_qa_decoder *d, const char *context, size_t con
     }
     out->margin = out->best.score - out->null_score;
     out->answered = out->margin > d->opts.null_threshold;
-    out->no_answer_prob = d->has_null ? sigmoid(d->null_score - out->best.score) : 0.0;
+    out->no_answer_prob = d->has_null ? sigmoid(d->opts.null_threshold - out->margin) : 0.0;
     return 0;
 }
 

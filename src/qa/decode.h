@@ -28,9 +28,11 @@
  *      original context through the tokenizer's per-token byte offsets; the
  *      text is cut from the context.
  *
- * No-answer probability: p_null = sigmoid(null - best), i.e. a softmax over
- * the two scores {null, best span}. It is 0.5 exactly when best == null,
+ * No-answer probability: p_null = sigmoid(null + null_threshold - best), a
+ * softmax over {null shifted by the tuned threshold, best span}. It is 0.5
+ * exactly at the decision boundary (so "no answer" is shown with p >= 0.5),
  * 0 when the model has no null position, 1 when there is no candidate span.
+ * The threshold shifts every question alike, so rankings (AUROC) stay put.
  *
  * Models that read the whole context in one pass (BiLSTM, Mamba) use the same
  * candidate logic through qt_qa_decoder_add_plain / qt_qa_decode_plain. */
@@ -173,7 +175,7 @@ typedef struct qt_qa_result {
     double null_score;   /* min over windows; -INFINITY when no null position */
     int null_window;     /* the window that gave null_score, -1 for none */
     double margin;       /* best.score - null_score (+INF without null, -INF without best) */
-    double no_answer_prob; /* sigmoid(null_score - best.score); see the top */
+    double no_answer_prob; /* sigmoid(null_score + null_threshold - best.score); see the top */
     int n_nbest;
     qt_qa_decoded_span *nbest; /* distinct spans by score, best first, at most n_best */
 } qt_qa_result;

@@ -26,15 +26,6 @@ typedef struct eval_job {
     qt_err err;
 } eval_job;
 
-static double margin_of(double p)
-{
-    if (p <= 0)
-        return INFINITY;
-    if (p >= 1)
-        return -INFINITY;
-    return log1p(-p) - log(p);
-}
-
 static void *eval_thread(void *arg)
 {
     eval_job *j = arg;
@@ -56,7 +47,7 @@ static void *eval_thread(void *arg)
         pr->text = strdup(a.has_answer && a.text ? a.text : "");
         pr->best_text = strdup(a.best_text ? a.best_text : "");
         pr->na_prob = a.no_answer_prob;
-        pr->margin = pr->best_text && pr->best_text[0] ? margin_of(a.no_answer_prob) : -INFINITY;
+        pr->margin = pr->best_text && pr->best_text[0] ? a.margin : -INFINITY;
         qt_qa_answer_free(&a);
         if (!pr->text || !pr->best_text) {
             j->rc = qt_fail(&j->err, "out of memory");

@@ -12,7 +12,7 @@ typedef struct qt_eval_pred {
     char *text;      /* what the model shows ("" for no answer) */
     char *best_text; /* its best span, answered or not */
     double na_prob;
-    double margin;   /* best - null, from na_prob: answered when margin > threshold */
+    double margin;   /* best - null before the threshold: answered when margin > threshold */
 } qt_eval_pred;
 
 typedef struct qt_eval_result {

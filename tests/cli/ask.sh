@@ -105,4 +105,36 @@ else
     fail "t5: a threshold above every margin abstains, keeping the best text"; diag "$(cat "$TMP/t51e30.json")"
 fi
 
+# ---- the shipped models: the no-answer probability agrees with the decision --
+# no_answer_prob = sigmoid(qaterm_null_threshold - margin), so a question is
+# answered exactly when it is below 0.5 (decode.h), for every engine.
+M=$QATERM_SRCDIR/assets/models
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+D=$QATERM_SRCDIR/assets/demo/demo.json
+: >"$TMP/shipped.jsonl"
+for i in 0 7 19 33 58; do
+    jq -r "[.data[].paragraphs[]] | .[$i % length].context" "$D" >"$TMP/sctx"
+    sq=$(jq -r "[.data[].paragraphs[]] | .[$i % length].qas[0].question" "$D")
+    "$QATERM" ask --model "$M/bert" --model "$M/t5" --model "$M/lstm" --model "$M/mamba" --context "$TMP/sctx" \
+        --question "$sq" --json 2>"$TMP/err" | jq -c '.[]' >>"$TMP/shipped.jsonl"
+done
+if "$PY" - "$TMP/shipped.jsonl" >"$TMP/agree" <<'PYEOF'
+import json, math, sys
+rows = [json.loads(l) for l in open(sys.argv[1], encoding="utf-8")]
+bad = []
+for r in rows:
+    thr = json.load(open(r["path"] + "/config.json")).get("qaterm_null_threshold", 0.0)
+    p, m = r["no_answer_prob"], r["margin"]
+    want = 1 / (1 + math.exp(min(700, m - thr))) if m is not None else p
+    if m is None or abs(p - want) > 1e-9 or r["has_answer"] != (p < 0.5):
+        bad.append(f'{r["arch"]}: has_answer {r["has_answer"]} p {p} margin {m} threshold {thr}')
+print(f"{len(rows)} answers" if len(rows) == 20 and not bad else "\n".join(bad) or f"{len(rows)} answers")
+sys.exit(len(rows) != 20 or bool(bad))
+PYEOF
+then
+    ok "shipped models: answered exactly when p(no answer) < 0.5 ($(cat "$TMP/agree"))"
+else
+    fail "shipped models: answered exactly when p(no answer) < 0.5"; diag "$(cat "$TMP/agree" "$TMP/err")"
+fi
+
 done_testing

@@ -523,7 +523,7 @@ def decode(windows, ctx_text, offsets, threshold):
         "best_text": ctx_text[s_char:e_char],
         "best_char_start": s_char, "best_char_end": e_char,
         "best_score": best[0], "null_score": null, "margin": margin,
-        "no_answer_prob": 1.0 / (1.0 + math.exp(best[0] - null)),
+        "no_answer_prob": 1.0 / (1.0 + math.exp(best[0] - null - threshold)),
         "n_windows": len(windows),
         "gap_to_second": best[0] - second[0] if second else math.inf,
     }
@@ -695,6 +695,8 @@ def make(arch, outdir, seed):
         assert abs(r["margin"] - threshold) > 1e-2, "margin too close to the threshold"
         assert r["gap_to_second"] > 1e-3, "near-tie between the two best spans"
         r["answered"] = r["margin"] > threshold
+        # 0.5 at the decision boundary (qa/decode.h)
+        r["no_answer_prob"] = 1.0 / (1.0 + math.exp(r["margin"] - threshold))
         r["text"] = r["best_text"] if r["answered"] else ""
         del r["gap_to_second"]
     cfg["qaterm_null_threshold"] = threshold

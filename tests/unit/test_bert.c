@@ -209,6 +209,8 @@ static void check_ask(const char *arch)
         assert_int_equal(a.best_char_start, cJSON_GetObjectItem(c, "best_char_start")->valueint);
         assert_int_equal(a.best_char_end, cJSON_GetObjectItem(c, "best_char_end")->valueint);
         assert_true(fabs(a.no_answer_prob - cJSON_GetObjectItem(c, "no_answer_prob")->valuedouble) < 1e-4);
+        assert_true(fabs(a.margin - cJSON_GetObjectItem(c, "margin")->valuedouble) < 1e-4);
+        assert_int_equal(a.no_answer_prob < 0.5, a.has_answer); /* 0.5 at the decision boundary */
         if (a.has_answer) {
             assert_int_equal(a.char_start, a.best_char_start);
             assert_int_equal(a.char_end, a.best_char_end);

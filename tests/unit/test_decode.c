@@ -518,6 +518,10 @@ static void null_threshold_both_sides(void **state)
         assert_int_equal(qt_qa_decode_plain(start, end, 4, null, ctx, strlen(ctx), offs, &o, &r, &e), 0);
         assert_true(r.margin == 8.0);
         assert_int_equal(r.answered, cases[i].answered);
+        /* p(no answer) = sigmoid(threshold - margin): 0.5 at the boundary,
+         * >= 0.5 exactly when the question is not answered */
+        assert_true(fabs(r.no_answer_prob - 1.0 / (1.0 + exp(8.0 - cases[i].threshold))) < 1e-12);
+        assert_int_equal(r.no_answer_prob >= 0.5, !cases[i].answered);
         /* The best span stays available either way (--always-answer). */
         assert_string_equal(r.best.text, "a1 a2");
         assert_string_equal(qt_qa_result_text(&r, 0), cases[i].answered ? "a1 a2" : "");
@@ -526,7 +530,7 @@ static void null_threshold_both_sides(void **state)
     }
 
     /* The other side: null 7 + 7 = 14 beats the span by 4. Answered only
-     * when the threshold is below -4; p(no answer) = sigmoid(4). */
+     * when the threshold is below -4; p(no answer) = sigmoid(threshold + 4). */
     float null_hi[2] = {7, 7};
     double thresholds[] = {0.0, -4.0, -4.5};
     int answered[] = {0, 0, 1};
@@ -537,8 +541,8 @@ static void null_threshold_both_sides(void **state)
         assert_int_equal(qt_qa_decode_plain(start, end, 4, null_hi, ctx, strlen(ctx), offs, &o, &r, &e), 0);
         assert_true(r.margin == -4.0);
         assert_int_equal(r.answered, answered[i]);
-        assert_true(fabs(r.no_answer_prob - 1.0 / (1.0 + exp(-4.0))) < 1e-12);
-        assert_true(r.no_answer_prob > 0.5);
+        assert_true(fabs(r.no_answer_prob - 1.0 / (1.0 + exp(-4.0 - thresholds[i]))) < 1e-12);
+        assert_int_equal(r.no_answer_prob >= 0.5, !answered[i]);
         qt_qa_result_free(&r);
     }
     free(ctx);
