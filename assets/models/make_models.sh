@@ -63,3 +63,9 @@ for fam in $families; do
     "$qaterm" predict --model "$dest" --data "$work/dev-a2.json" --out "$work/$fam-forced.json" --always-answer
     "$qaterm" score "$work/dev-a2.json" "$work/$fam-forced.json"
 done
+case " $families " in
+    *" bert "*|*" t5 "*|*" mamba "*)
+        echo "== new weights: regenerate the test fixture of the shipped models (tests/cli/hf_shipped.sh) =="
+        echo "   python3 tests/ref/hf_shipped_ref.py assets/models assets/demo/demo.json tests/fixtures/hf/shipped.json"
+        echo "   (transformers where installed, else --backend ref: torch + npm tokenizers)" ;;
+esac

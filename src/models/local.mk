@@ -97,7 +97,9 @@ tests_unit_test_t5_grad_SOURCES = tests/unit/test_t5_grad.c tests/unit/gradcheck
 tests_unit_test_t5_grad_CFLAGS = $(CMOCKA_TEST_CFLAGS)
 tests_unit_test_t5_grad_LDADD = $(CMOCKA_TEST_LDADD)
 endif
-# The shipped BERT, T5 and Mamba against Hugging Face transformers' own answers
-# (tests/ref/hf_shipped_ref.py made tests/fixtures/hf/shipped.json)
+# The shipped BERT, T5 and Mamba against transformers' own answers, or those of
+# our PyTorch references (tests/ref/hf_shipped_ref.py made
+# tests/fixtures/hf/shipped.json; it names which)
 TESTS += tests/cli/hf_shipped.sh
-EXTRA_DIST += tests/cli/hf_shipped.sh tests/ref/hf_shipped_ref.py tests/fixtures/hf/shipped.json
+EXTRA_DIST += tests/cli/hf_shipped.sh tests/ref/hf_shipped_ref.py tests/ref/shipped_torch_ref.py \
+	tests/fixtures/hf/shipped.json

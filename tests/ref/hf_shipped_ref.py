@@ -15,16 +15,26 @@ T5 and Mamba directories through transformers' own classes and tokenizers
   t5:          the greedily generated text and its mean token log-prob
                (the closing </s> included)
 
-  python3 tests/ref/hf_shipped_ref.py assets/models assets/demo/demo.json \
-      tests/fixtures/hf/shipped.json
+  python3 tests/ref/hf_shipped_ref.py [--backend transformers|ref] \
+      assets/models assets/demo/demo.json tests/fixtures/hf/shipped.json
+
+--backend ref (the default where transformers is not installed) gives the
+same answers from qaterm's PyTorch references and HF's Rust tokenizers via
+npm (tests/ref/shipped_torch_ref.py), for machines without transformers; the
+fixture says which reference made it.
 """
 import json
+import os
 import sys
 
 import torch
-import transformers
-from transformers import (BertForQuestionAnswering, MambaModel, PreTrainedTokenizerFast,
-                          T5ForConditionalGeneration)
+
+try:
+    import transformers
+    from transformers import (BertForQuestionAnswering, MambaModel, PreTrainedTokenizerFast,
+                              T5ForConditionalGeneration)
+except ImportError:
+    transformers = None
 
 torch.set_grad_enabled(False)
 MAX_Q, N_BEST, MAX_ANS = 64, 20, 30
@@ -122,10 +132,24 @@ def t5(d, q, c, cfg):
 
 
 def main():
-    models, demo, out_path = sys.argv[1:4]
+    args = sys.argv[1:]
+    backend = "transformers" if transformers else "ref"
+    if args[:1] == ["--backend"]:
+        backend, args = args[1], args[2:]
+    models, demo, out_path = args[:3]
     data = json.load(open(demo, encoding="utf-8"))
-    result = {"transformers": transformers.__version__, "torch": torch.__version__, "questions": []}
-    fams = {"bert": bert, "t5": t5, "mamba": mamba}
+    if backend == "transformers":
+        fams = {"bert": bert, "t5": t5, "mamba": mamba}
+        ref = f"transformers {transformers.__version__}"
+    elif backend == "ref":
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import shipped_torch_ref as r
+        fams = {f: (lambda fn: lambda d, q, c, cfg: fn(d, q, c, cfg, best_span, MAX_Q))(getattr(r, f))
+                for f in ("bert", "t5", "mamba")}
+        ref = "qaterm's PyTorch references (tests/ref/shipped_torch_ref.py) + npm tokenizers"
+    else:
+        sys.exit(f"unknown backend {backend} (transformers or ref)")
+    result = {"reference": ref, "torch": torch.__version__, "questions": []}
     cfgs = {f: json.load(open(f"{models}/{f}/config.json")) for f in fams}
     for a in data["data"]:
         for p in a["paragraphs"]:
