@@ -306,29 +306,14 @@ static void conv_silu(float *restrict out, float *restrict state, const float *r
     }
 }
 
-/* dt = softplus(dt + bias) over [T, D], without libm so that it vectorises:
- * softplus(v) = max(v, 0) + log(1 + u), u = exp(-|v|) in (0, 1], and
- * log(1 + u) = 2 atanh(s), s = u / (2 + u) <= 1/3, by its series to s^15
- * (relative error below 1e-7). */
+/* dt = softplus(dt + bias) over [T, D] (vecmath.h's, as in training) */
 QT_VECTORIZE
 static void dt_softplus(float *restrict dt, const float *restrict bias, int T, int D)
 {
     for (int t = 0; t < T; t++) {
         float *restrict r = dt + (size_t)t * D;
-        for (int d = 0; d < D; d++) {
-            float v = r[d] + bias[d];
-            float u = qt_exp(-fabsf(v));
-            float s = u / (2.0f + u), s2 = s * s;
-            float p = 1.0f / 15;
-            p = p * s2 + 1.0f / 13;
-            p = p * s2 + 1.0f / 11;
-            p = p * s2 + 1.0f / 9;
-            p = p * s2 + 1.0f / 7;
-            p = p * s2 + 1.0f / 5;
-            p = p * s2 + 1.0f / 3;
-            p = p * s2 + 1.0f;
-            r[d] = (v > 0 ? v : 0.0f) + 2.0f * s * p;
-        }
+        for (int d = 0; d < D; d++)
+            r[d] = qt_softplus(r[d] + bias[d]);
     }
 }
 

@@ -274,7 +274,7 @@ void qt_softplus_forward(float *out, const float *x, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         float v = x[i];
-        out[i] = v > SOFTPLUS_THRESHOLD ? v : log1pf(expf(v));
+        out[i] = v > SOFTPLUS_THRESHOLD ? v : qt_softplus(v);
     }
 }
 

@@ -8,6 +8,7 @@
  *   qt_tanh     absolute error < 3e-7 (from qt_exp)
  *   qt_sigmoid  absolute error < 2e-7
  *   qt_erf      absolute error < 4e-7 (series near 0, Abramowitz & Stegun 7.1.26 beyond)
+ *   qt_softplus relative error < 3e-7
  *
  * QT_VECTORIZE marks a function whose loops should be vectorised whatever the
  * build's -O level (plain -O2 vectorises almost nothing with gcc 12) and which
@@ -62,6 +63,24 @@ static inline float qt_exp(float x)
 static inline float qt_sigmoid(float x)
 {
     return 1.0f / (1.0f + qt_exp(-x));
+}
+
+/* log(1 + e^v) = max(v, 0) + log(1 + u) with u = e^-|v| in (0, 1], and
+ * log(1 + u) = 2 atanh(s), s = u / (2 + u) <= 1/3, by its series to s^15.
+ * Above 20 it is v in float, as torch's softplus (threshold 20) gives. */
+static inline float qt_softplus(float v)
+{
+    float u = qt_exp(-fabsf(v));
+    float s = u / (2.0f + u), s2 = s * s;
+    float p = 1.0f / 15;
+    p = p * s2 + 1.0f / 13;
+    p = p * s2 + 1.0f / 11;
+    p = p * s2 + 1.0f / 9;
+    p = p * s2 + 1.0f / 7;
+    p = p * s2 + 1.0f / 5;
+    p = p * s2 + 1.0f / 3;
+    p = p * s2 + 1.0f;
+    return (v > 0 ? v : 0.0f) + 2.0f * s * p;
 }
 
 /* 1 - 2 / (e^2x + 1): saturates cleanly to +-1 */

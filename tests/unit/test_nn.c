@@ -130,7 +130,7 @@ static void rng_is_seeded_and_distributed(void **state)
 static void vecmath_is_float_accurate(void **state)
 {
     (void)state;
-    double exp_err = 0, tanh_err = 0, sig_err = 0, erf_err = 0;
+    double exp_err = 0, tanh_err = 0, sig_err = 0, erf_err = 0, sp_err = 0;
     for (int i = 0; i <= 400000; i++) {
         float x = -87.0f + 175.7f * (float)i / 400000.0f; /* the whole finite range */
         double e = exp((double)x);
@@ -139,13 +139,18 @@ static void vecmath_is_float_accurate(void **state)
         tanh_err = fmax(tanh_err, fabs(qt_tanh(s) - tanh((double)s)));
         sig_err = fmax(sig_err, fabs(qt_sigmoid(s) - 1 / (1 + exp(-(double)s))));
         erf_err = fmax(erf_err, fabs(qt_erf(s / 2) - erf((double)s / 2)));
+        float v = -80.0f + 100.0f * (float)i / 400000.0f; /* up to torch's threshold 20 */
+        double sp = log1p(exp((double)v));
+        sp_err = fmax(sp_err, fabs(qt_softplus(v) - sp) / sp);
     }
-    print_message("# max errors: exp %.2g (relative), tanh %.2g, sigmoid %.2g, erf %.2g\n",
-                  exp_err, tanh_err, sig_err, erf_err);
+    print_message("# max errors: exp %.2g (relative), tanh %.2g, sigmoid %.2g, erf %.2g, softplus %.2g (relative)\n",
+                  exp_err, tanh_err, sig_err, erf_err, sp_err);
     assert_true(exp_err < 3e-7);
     assert_true(tanh_err < 3e-7);
     assert_true(sig_err < 2e-7);
     assert_true(erf_err < 4e-7);
+    assert_true(sp_err < 3e-7);
+    assert_true(qt_softplus(30.0f) == 30.0f && qt_softplus(-200.0f) == 0.0f);
     assert_true(qt_exp(-INFINITY) == 0.0f && qt_exp(-100.0f) == 0.0f);
     assert_true(qt_exp(INFINITY) == INFINITY && qt_exp(100.0f) == INFINITY);
     assert_true(qt_exp(0.0f) == 1.0f);
