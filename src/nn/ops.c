@@ -361,6 +361,7 @@ void qt_embedding_backward(float *restrict dtable, const float *restrict dout,
 
 /* ---- dropout ---- */
 
+QT_VECTORIZE
 void qt_dropout_forward(float *out, uint8_t *mask, const float *x, size_t n, float p,
                         int training, qt_rng *rng)
 {
@@ -375,10 +376,21 @@ void qt_dropout_forward(float *out, uint8_t *mask, const float *x, size_t n, flo
         return;
     }
     float scale = 1.0f / (1.0f - p);
-    for (size_t i = 0; i < n; i++) {
-        mask[i] = qt_rng_uniform(rng) >= p;
-        out[i] = mask[i] ? x[i] * scale : 0.0f;
+    /* kept when a uniform 24-bit draw u satisfies u 2^-24 >= p (as
+     * qt_rng_uniform(rng) >= p), two draws from each 64 random bits */
+    const float cut = p * 16777216.0f;
+    qt_rng r = *rng;
+    size_t i = 0;
+    for (; i + 2 <= n; i += 2) {
+        uint64_t bits = qt_rng_next(&r);
+        mask[i] = (float)(uint32_t)(bits >> 40) >= cut;
+        mask[i + 1] = (float)(uint32_t)((bits >> 16) & 0xFFFFFFu) >= cut;
     }
+    if (i < n)
+        mask[i] = (float)(uint32_t)(qt_rng_next(&r) >> 40) >= cut;
+    *rng = r;
+    for (i = 0; i < n; i++)
+        out[i] = mask[i] ? x[i] * scale : 0.0f;
 }
 
 QT_VECTORIZE

@@ -10,11 +10,6 @@ static uint64_t splitmix64(uint64_t *x)
     return z ^ (z >> 31);
 }
 
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
 void qt_rng_seed(qt_rng *r, uint64_t seed)
 {
     uint64_t x = seed;
@@ -24,16 +19,7 @@ void qt_rng_seed(qt_rng *r, uint64_t seed)
 
 uint64_t qt_rng_u64(qt_rng *r)
 {
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
+    return qt_rng_next(r);
 }
 
 float qt_rng_uniform(qt_rng *r)

@@ -13,6 +13,23 @@ typedef struct qt_rng {
 
 void qt_rng_seed(qt_rng *r, uint64_t seed);
 uint64_t qt_rng_u64(qt_rng *r);
+
+/* The next 64 bits (qt_rng_u64), inline for per-element loops such as
+ * dropout's. */
+static inline uint64_t qt_rng_next(qt_rng *r)
+{
+    uint64_t *s = r->s;
+    uint64_t x = s[1] * 5;
+    uint64_t result = ((x << 7) | (x >> 57)) * 9;
+    uint64_t t = s[1] << 17;
+    s[2] ^= s[0];
+    s[3] ^= s[1];
+    s[1] ^= s[2];
+    s[0] ^= s[3];
+    s[2] ^= t;
+    s[3] = (s[3] << 45) | (s[3] >> 19);
+    return result;
+}
 /* Uniform in [0, 1) with 24 random bits (every value is an exact float). */
 float qt_rng_uniform(qt_rng *r);
 /* Uniform in [0, 1) with 53 random bits. */
