@@ -42,7 +42,7 @@ size_t qt_bert_train_backward_bytes(const qt_bert_train_config *c, int batch, in
     const size_t n = (size_t)batch * seq_len, h = (size_t)c->hidden_size, I = (size_t)c->intermediate_size;
     const size_t att = (size_t)batch * c->num_heads * seq_len * seq_len;
     const size_t F = sizeof(float);
-    return 13 * blk(n * h * F) + 2 * blk(n * I * F) + 3 * blk(att * F) + blk(2 * n * F) + blk(n * 4) +
+    return 14 * blk(n * h * F) + 2 * blk(n * I * F) + 3 * blk(att * F) + blk(2 * n * F) + blk(n * 4) +
            4 * QT_NN_ALIGN;
 }
 
@@ -268,6 +268,32 @@ int qt_bert_train_backward(const qt_bert_train_config *c, const qt_bert_train_we
                            const float *dstart, const float *dend, qt_bert_train_weights *g,
                            qt_arena *arena, qt_err *e)
 {
+    const size_t n = (size_t)acts->batch * acts->seq_len, nh = n * c->hidden_size;
+    size_t mark = qt_arena_mark(arena);
+    carver cv = {arena, 1};
+    float *dx = fl(&cv, nh), *dlog = fl(&cv, 2 * n);
+    if (!cv.ok) {
+        qt_arena_reset(arena, mark);
+        return qt_fail(e, "internal error: arena too small for a backward of %d x %d tokens", acts->batch,
+                       acts->seq_len);
+    }
+    /* the QA head */
+    for (size_t i = 0; i < n; i++) {
+        dlog[2 * i] = dstart[i];
+        dlog[2 * i + 1] = dend[i];
+    }
+    const float *x_top = c->num_layers ? acts->layers[c->num_layers - 1].x_out : acts->x0;
+    zero(dx, nh);
+    qt_linear_backward(dx, g->qa_w, g->qa_b, dlog, x_top, w->qa_w, (int)n, c->hidden_size, 2);
+    int rc = qt_bert_train_backward_hidden(c, w, b, acts, dx, g, arena, e);
+    qt_arena_reset(arena, mark);
+    return rc;
+}
+
+int qt_bert_train_backward_hidden(const qt_bert_train_config *c, const qt_bert_train_weights *w,
+                                  const qt_bert_train_batch *b, const qt_bert_train_acts *acts,
+                                  const float *dx_top, qt_bert_train_weights *g, qt_arena *arena, qt_err *e)
+{
     const int B = acts->batch, T = acts->seq_len, h = c->hidden_size, H = c->num_heads, hd = h / H;
     const int I = c->intermediate_size;
     const size_t n = (size_t)B * T, nh = n * h, att = (size_t)B * H * T * T;
@@ -280,21 +306,12 @@ int qt_bert_train_backward(const qt_bert_train_config *c, const qt_bert_train_we
     float *dqh = fl(&cv, nh), *dkh = fl(&cv, nh), *dvh = fl(&cv, nh), *dctxh = fl(&cv, nh);
     float *dI = fl(&cv, n * I), *sI = fl(&cv, n * I);
     float *sa = fl(&cv, att), *sb = fl(&cv, att), *sc = att_on ? fl(&cv, att) : NULL;
-    float *dlog = fl(&cv, 2 * n);
     int32_t *word_ids = (int32_t *)fl(&cv, n);
     if (!cv.ok) {
         qt_arena_reset(arena, mark);
         return qt_fail(e, "internal error: arena too small for a backward of %d x %d tokens", B, T);
     }
-
-    /* the QA head */
-    for (size_t i = 0; i < n; i++) {
-        dlog[2 * i] = dstart[i];
-        dlog[2 * i + 1] = dend[i];
-    }
-    const float *x_top = c->num_layers ? acts->layers[c->num_layers - 1].x_out : acts->x0;
-    zero(dx, nh);
-    qt_linear_backward(dx, g->qa_w, g->qa_b, dlog, x_top, w->qa_w, (int)n, h, 2);
+    memcpy(dx, dx_top, nh * sizeof(float));
 
     const float scale = 1.0f / sqrtf((float)hd);
     for (int l = c->num_layers - 1; l >= 0; l--) {

@@ -32,7 +32,7 @@ EXTRA_DIST += tests/ref/bert_ref.py tests/ref/make_bert_base.py tests/ref/bench_
 	tests/fixtures/roberta/ctx_short.txt tests/fixtures/roberta/ctx_long.txt \
 	tests/fixtures/roberta/expected.json tests/fixtures/roberta/squad.json
 # BERT training: forward with saved activations, backward, span loss, HF save (arch_bert.c)
-libqaterm_a_SOURCES += src/models/bert_train.c src/models/bert_train.h src/models/bert_train_pass.c
+libqaterm_a_SOURCES += src/models/bert_train.c src/models/bert_train.h src/models/bert_train_pass.c src/models/bert_train_mlm.c
 if HAVE_CMOCKA
 check_PROGRAMS += tests/unit/test_bert_grad
 TESTS += tests/unit/test_bert_grad

@@ -13,7 +13,9 @@
  * with hidden and attention dropout on (the generator is reseeded before each
  * forward, so every evaluation draws the same masks). Gradients are
  * pre-filled to check that backward adds into them. The network is smooth
- * (GELU, LayerNorm, softmax): no element is skipped. */
+ * (GELU, LayerNorm, softmax): no element is skipped. A third run checks the
+ * masked-LM pre-training loss (bert_train_mlm.c: the word embeddings as the
+ * output layer) through qt_bert_train_backward_hidden. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -52,7 +54,15 @@ typedef struct grad_ctx {
     float dstart[B * T], dend[B * T], r_start[B * T], r_end[B * T];
     qt_arena arena;
     int training;
+    int mlm; /* 1: the masked-LM loss at MLM_ROWS rows instead of the span loss */
+    float mlm_x[2 * 8 * 16], mlm_logits[8 * 30], dx_top[B * T * 8];
 } grad_ctx;
+
+/* masked rows (b * T + t, real positions), their targets and weights */
+enum { MLM_ROWS = 5 };
+static const int32_t mlm_rows[MLM_ROWS] = {1, 4, 8, 12, 15};
+static const int32_t mlm_targets[MLM_ROWS] = {7, 29, 12, 5, 20};
+static const float mlm_weights[MLM_ROWS] = {0.2f, 0.2f, 0.2f, 0.25f, 0.25f};
 
 static double run(grad_ctx *x, int backward, qt_bert_train_acts *out)
 {
@@ -63,6 +73,13 @@ static double run(grad_ctx *x, int backward, qt_bert_train_acts *out)
     qt_bert_train_acts a;
     if (qt_bert_train_forward(&x->c, &x->w, &x->b, x->training, &rng, &x->arena, &a, &e) != 0)
         fail_msg("%s", e.msg);
+    if (x->mlm) {
+        double l = qt_bert_mlm_loss(&x->c, &x->w, &a, mlm_rows, mlm_targets, mlm_weights, MLM_ROWS, x->mlm_x,
+                                    x->mlm_logits, x->dx_top, backward ? x->g.word : NULL);
+        if (backward && qt_bert_train_backward_hidden(&x->c, &x->w, &x->b, &a, x->dx_top, &x->g, &x->arena, &e))
+            fail_msg("%s", e.msg);
+        return l;
+    }
     double loss = qt_bert_train_loss(&a, x->lens, x->st, x->en, 1.0, x->dstart, x->dend);
     for (int s = 0; s < B; s++)
         for (int t = 0; t < x->lens[s]; t++) {
@@ -126,10 +143,11 @@ static void setup_ctx(grad_ctx *x, float dropout, uint64_t seed)
     assert_int_equal(qt_arena_init(&x->arena, bytes, &e), 0);
 }
 
-static void check_grads(float dropout, const char *label, uint64_t seed)
+static void check_grads(float dropout, const char *label, uint64_t seed, int mlm)
 {
     grad_ctx *x = gc_keep(calloc(1, sizeof *x));
     setup_ctx(x, dropout, seed);
+    x->mlm = mlm;
     double base = run(x, 1, NULL);
     printf("# %s: %zu parameters, loss %.6f\n", label, x->np, base);
     qt_bert_train_param ps[64];
@@ -182,13 +200,19 @@ static void check_grads(float dropout, const char *label, uint64_t seed)
 static void grad_no_dropout(void **state)
 {
     (void)state;
-    check_grads(0.0f, "2 layers, no dropout", 11);
+    check_grads(0.0f, "2 layers, no dropout", 11, 0);
+}
+
+static void grad_mlm(void **state)
+{
+    (void)state;
+    check_grads(0.25f, "masked-LM loss, tied output layer, dropout 0.25", 13, 1);
 }
 
 static void grad_dropout(void **state)
 {
     (void)state;
-    check_grads(0.25f, "2 layers, hidden and attention dropout 0.25", 12);
+    check_grads(0.25f, "2 layers, hidden and attention dropout 0.25", 12, 0);
 }
 
 /* What qt_bert_train_save writes loads in the engine and gives the training
@@ -269,6 +293,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grad_no_dropout),
         cmocka_unit_test(grad_dropout),
+        cmocka_unit_test(grad_mlm),
         cmocka_unit_test(engine_agrees),
     };
     return cmocka_run_group_tests(tests, make_tmp, remove_tmp);
