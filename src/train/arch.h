@@ -53,6 +53,10 @@ struct qt_train_arch {
      * loss in *loss and the words/tokens read in *tokens. */
     int (*step)(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
                 long *tokens, qt_err *e);
+    /* Optional (NULL: the architecture has none): the same for the
+     * self-supervised pre-training objective (BERT: masked LM). */
+    int (*pretrain_step)(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
+                         long *tokens, qt_err *e);
     /* Writes config.json, model.safetensors (F32) and the tokenizer files. */
     int (*save)(qt_train_arch *a, const char *dir, qt_err *e);
     void (*destroy)(qt_train_arch *a);

@@ -10,7 +10,11 @@
  * qt_qa_plan_windows. The answer's byte span becomes context tokens through
  * the tokenizer's byte offsets; an answer that does not fit the window makes
  * the example unusable. A batch is split over workers (train/pool.h), each
- * with its own arena, gradient buffer and dropout generator. */
+ * with its own arena, gradient buffer and dropout generator.
+ *
+ * Pre-training (pretrain_step): the same windows with 15% of their words
+ * masked and the masked-LM loss of bert_train_mlm.c, a sequence's masks
+ * drawn from (step seed, its place in the batch), whatever the threads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -41,13 +45,17 @@ typedef struct worker {
     int32_t *ids, *types, *lens, *starts, *ends;
     float *dstart, *dend;
     size_t cap_tok, cap_b;
+    /* pre-training: masked rows, their targets and weights, scratch */
+    int32_t *rows, *targets;
+    float *mweights, *x_m, *logits, *dx_top;
+    size_t cap_rows, cap_hid;
 } worker;
 
 typedef struct bert_impl {
     qt_bert_train_config cfg;
     qt_tokenizer *tok;
     char *tok_json; /* tokenizer.json as built or loaded, saved verbatim */
-    int32_t cls_id, sep_id;
+    int32_t cls_id, sep_id, mask_id;
     char key[QT_SHA256_HEX_LEN + 1];
     size_t n_floats;
     float *w_flat, *g_flat;
@@ -63,7 +71,13 @@ typedef struct bert_impl {
     const uint8_t *const *records;
     int batch_n;
     uint64_t seed;
+    int pretrain; /* 1: the masked-LM objective */
 } bert_impl;
+
+/* of the words masked for pre-training */
+#define MLM_MASK_PROB 0.15f
+/* a seed stream apart from the workers' dropout seeds */
+#define MLM_SEED_OFFSET 0x4D4C4Du
 
 static const char *const specials[] = {"[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"};
 
@@ -120,9 +134,10 @@ static int find_specials(bert_impl *im, const char *what, qt_err *e)
 {
     im->cls_id = qt_tokenizer_token_to_id(im->tok, "[CLS]");
     im->sep_id = qt_tokenizer_token_to_id(im->tok, "[SEP]");
+    im->mask_id = qt_tokenizer_token_to_id(im->tok, "[MASK]");
     int32_t pad = qt_tokenizer_token_to_id(im->tok, "[PAD]");
-    if (im->cls_id < 0 || im->sep_id < 0 || pad < 0)
-        return qt_fail(e, "%s: the tokenizer lacks [CLS], [SEP] or [PAD]", what);
+    if (im->cls_id < 0 || im->sep_id < 0 || pad < 0 || im->mask_id < 0)
+        return qt_fail(e, "%s: the tokenizer lacks [CLS], [SEP], [PAD] or [MASK]", what);
     if (pad != im->cfg.pad_token_id)
         return qt_fail(e, "%s: [PAD] is id %d but pad_token_id is %d", what, pad, im->cfg.pad_token_id);
     if (qt_tokenizer_vocab_size(im->tok) > im->cfg.vocab_size)
@@ -380,6 +395,43 @@ static int worker_buffers(worker *wk, int B, int T)
     return 0;
 }
 
+/* Masks the batch's windows for pre-training: rows (b * T + position),
+ * original ids and weights 1 / (batch * masked in the sequence), so that the
+ * loss is the mean over sequences of each one's mean over its masks. */
+static int mask_batch(bert_impl *im, worker *wk, int first, int B, int T, int *M)
+{
+    const qt_bert_train_config *c = &im->cfg;
+    size_t most = (size_t)B * T, hid = (size_t)B * T * c->hidden_size;
+    if (most > wk->cap_rows) {
+        if (qt_pool_grow(&wk->rows, most * 4) || qt_pool_grow(&wk->targets, most * 4) ||
+            qt_pool_grow(&wk->mweights, most * 4) || qt_pool_grow(&wk->x_m, 2 * most * c->hidden_size * 4) ||
+            qt_pool_grow(&wk->logits, most * (size_t)c->vocab_size * 4))
+            return -1;
+        wk->cap_rows = most;
+    }
+    if (hid > wk->cap_hid) {
+        if (qt_pool_grow(&wk->dx_top, hid * 4))
+            return -1;
+        wk->cap_hid = hid;
+    }
+    const qt_bert_mlm_ids sp = {im->cls_id, im->sep_id, c->pad_token_id, im->mask_id,
+                                (int32_t)(sizeof specials / sizeof specials[0]), c->vocab_size};
+    int n = 0;
+    for (int b = 0; b < B; b++) {
+        qt_rng rng;
+        qt_rng_seed(&rng, qt_pool_worker_seed(im->seed, (int)MLM_SEED_OFFSET + first + b));
+        int32_t *row = wk->ids + (size_t)b * T;
+        int k = qt_bert_mlm_mask(row, wk->lens[b], &sp, MLM_MASK_PROB, &rng, wk->rows + n, wk->targets + n);
+        for (int m = n; m < n + k; m++) {
+            wk->rows[m] += b * T;
+            wk->mweights[m] = 1.0f / ((float)im->batch_n * (float)k);
+        }
+        n += k;
+    }
+    *M = n;
+    return 0;
+}
+
 static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
 {
     bert_impl *im = ctx;
@@ -412,6 +464,9 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
         wk->ends[b] = h->end;
         pw->tokens += h->len;
     }
+    int M = 0;
+    if (im->pretrain && mask_batch(im, wk, first, B, T, &M) != 0)
+        return qt_fail(e, "out of memory for a batch");
     qt_bert_train_batch batch = {B, T, wk->ids, wk->types, wk->lens};
     size_t need = qt_bert_train_forward_bytes(c, B, T) + qt_bert_train_backward_bytes(c, B, T);
     if (need > pw->arena.cap) {
@@ -429,6 +484,14 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     qt_bert_train_acts acts;
     if (qt_bert_train_forward(c, &im->w, &batch, 1, &rng, &pw->arena, &acts, e) != 0)
         return -1;
+    if (im->pretrain) {
+        double loss = qt_bert_mlm_loss(c, &im->w, &acts, wk->rows, wk->targets, wk->mweights, M, wk->x_m,
+                                       wk->logits, wk->dx_top, wk->grads.word);
+        if (!isfinite(loss))
+            return qt_fail(e, "masked-LM loss is not finite (%g)", loss);
+        pw->loss = loss * im->batch_n; /* the pool divides the sum by the batch */
+        return qt_bert_train_backward_hidden(c, &im->w, &batch, &acts, wk->dx_top, &wk->grads, &pw->arena, e);
+    }
     /* the loss is a mean over this worker's slice: weight it by its share */
     double loss = qt_bert_train_loss(&acts, wk->lens, wk->starts, wk->ends, (double)B / im->batch_n, wk->dstart,
                                      wk->dend);
@@ -452,6 +515,16 @@ static int bert_step(qt_train_arch *a, const uint8_t *const *records, int n, uin
     return 0;
 }
 
+static int bert_pretrain_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed,
+                              double *loss, long *tokens, qt_err *e)
+{
+    bert_impl *im = a->impl;
+    im->pretrain = 1;
+    int rc = bert_step(a, records, n, seed, loss, tokens, e);
+    im->pretrain = 0;
+    return rc;
+}
+
 static void bert_destroy(qt_train_arch *a)
 {
     bert_impl *im = a->impl;
@@ -462,6 +535,7 @@ static void bert_destroy(qt_train_arch *a)
         worker *wk = &im->workers[t];
         free(wk->ids), free(wk->types), free(wk->lens), free(wk->starts), free(wk->ends);
         free(wk->dstart), free(wk->dend);
+        free(wk->rows), free(wk->targets), free(wk->mweights), free(wk->x_m), free(wk->logits), free(wk->dx_top);
     }
     qt_floats_free(im->w_flat);
     qt_floats_free(im->g_flat);
@@ -494,6 +568,7 @@ int qt_train_arch_bert(qt_train_arch *a, int threads, qt_err *e)
     a->init_weights = bert_init_weights;
     a->params = bert_params;
     a->step = bert_step;
+    a->pretrain_step = bert_pretrain_step;
     a->save = bert_save;
     a->destroy = bert_destroy;
     return 0;

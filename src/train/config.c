@@ -171,6 +171,15 @@ int qt_train_config_load(const char *path, qt_train_config *c, qt_err *e)
     get_num(&r, t, "clip_norm", "$.train", 0, 1e9, 0, &c->clip_norm);
     get_int(&r, t, "bucket_batches", "$.train", 1, 1000000, &c->bucket_size);
 
+    c->pretrain_lr = c->lr;
+    c->pretrain_warmup_steps = c->warmup_steps;
+    const cJSON *pt = get(&r, j, "pretrain", cJSON_Object, "$");
+    double plr = c->pretrain_lr;
+    get_int(&r, pt, "steps", "$.pretrain", 0, 100000000, &c->pretrain_steps);
+    get_num(&r, pt, "lr", "$.pretrain", 0, 10, 0, &plr);
+    c->pretrain_lr = (float)plr;
+    get_int(&r, pt, "warmup_steps", "$.pretrain", 0, 100000000, &c->pretrain_warmup_steps);
+
     get_int(&r, j, "eval_every_steps", "$", 0, 100000000, &c->eval_every);
     get_num(&r, j, "checkpoint_minutes", "$", 0, 1e6, 0, &c->checkpoint_minutes);
     get_int(&r, j, "checkpoint_every_steps", "$", 0, 100000000, &c->checkpoint_every);

@@ -45,6 +45,10 @@ typedef struct qt_train_config {
     double weight_decay, beta1, beta2, eps;
     double clip_norm;          /* 0: no clipping */
     int bucket_size;           /* examples sorted by length within windows of this many batches */
+    /* self-supervised pre-training before the QA steps ("pretrain": BERT's masked LM) */
+    int pretrain_steps;        /* 0: none */
+    float pretrain_lr;         /* its own warm-up and linear decay to 0 over pretrain_steps */
+    int pretrain_warmup_steps;
     /* bookkeeping */
     int eval_every;            /* steps; 0: only at the end */
     double checkpoint_minutes; /* 0: only at the end and on signals */

@@ -236,6 +236,7 @@ typedef struct run {
     qt_example_set ex;
     qt_feature_set feats;
     qt_batch_plan plan;
+    qt_batch_plan pre_plan; /* pre-training's batches (its own shuffle) */
     qt_param *params;
     const char *const *names;
     int n_params;
@@ -255,6 +256,7 @@ static void run_free(run *r)
     qt_example_set_free(&r->ex);
     qt_features_free(&r->feats);
     qt_batches_free(&r->plan);
+    qt_batches_free(&r->pre_plan);
     qt_floats_free(r->moments);
     free(r->records);
     if (r->loss_csv)
@@ -263,12 +265,21 @@ static void run_free(run *r)
         fclose(r->eval_csv);
 }
 
-static int alloc_moments(run *r, qt_err *e)
+/* pre-training's batch order: a shuffle of its own */
+#define PRETRAIN_SEED 0x505245545241494Eull
+
+static size_t moment_floats(const run *r)
 {
-    r->n_params = r->arch.params(&r->arch, &r->params, &r->names);
     size_t total = 0;
     for (int i = 0; i < r->n_params; i++)
         total += r->params[i].n;
+    return total;
+}
+
+static int alloc_moments(run *r, qt_err *e)
+{
+    r->n_params = r->arch.params(&r->arch, &r->params, &r->names);
+    size_t total = moment_floats(r);
     if (!(r->moments = qt_floats_alloc(2 * total)))
         return qt_fail(e, "out of memory for optimizer moments");
     size_t off = 0;
@@ -341,8 +352,22 @@ static int setup(run *r, int resume, qt_err *e)
     if (qt_batches_plan(r->feats.lengths, r->feats.n, c->batch_size, c->bucket_size, c->seed, r->st.epoch, &r->plan,
                         e) != 0)
         return -1;
+    if (c->pretrain_steps > 0) {
+        if (!r->arch.pretrain_step)
+            return qt_fail(e, "%s has no pre-training objective: drop \"pretrain\" from the config", c->arch);
+        if (qt_batches_plan(r->feats.lengths, r->feats.n, c->batch_size, c->bucket_size, c->seed ^ PRETRAIN_SEED, 0,
+                            &r->pre_plan, e) != 0)
+            return -1;
+    }
+    /* (the epoch-0 plan's batch count: a resumed run's plan is its epoch's,
+     * which has as many batches) */
+    int total = c->pretrain_steps + (c->max_steps > 0 ? c->max_steps : c->epochs * r->plan.n_batches);
     if (!resume)
-        r->st.total_steps = c->max_steps > 0 ? c->max_steps : c->epochs * r->plan.n_batches;
+        r->st.total_steps = total;
+    else if (r->st.total_steps != total)
+        return qt_fail(e, "%s: the config gives %d steps (pre-training, epochs or max_steps changed) but the "
+                          "checkpoint's run has %d: resume needs the same schedule",
+                       r->out, total, r->st.total_steps);
     if (c->dev_path[0] && qt_squad_load_split(c->dev_path, c->dev_split, &r->dev, e) != 0)
         return -1;
     char header[1024];
@@ -406,8 +431,15 @@ static int loop(run *r, int *stopped, qt_err *e)
     char ckpt[4200] = "";
     double wall0 = now_s(), cpu0 = cpu_s();
     long long tokens0 = r->st.tokens;
+    const int P = c->pretrain_steps;
     while (r->st.step < r->st.total_steps) {
-        if (r->st.batch_in_epoch >= r->plan.n_batches) {
+        /* pre-training (the first P steps) draws batch step mod n from its
+         * own plan, so the QA epochs that follow see the same data as a run
+         * without it; its schedule and moments are its own */
+        const int pre = r->st.step < P;
+        if (P > 0 && r->st.step == P)
+            memset(r->moments, 0, 2 * sizeof(float) * moment_floats(r));
+        if (!pre && r->st.batch_in_epoch >= r->plan.n_batches) {
             r->st.epoch++;
             r->st.batch_in_epoch = 0;
             qt_batches_free(&r->plan);
@@ -415,31 +447,36 @@ static int loop(run *r, int *stopped, qt_err *e)
                                 &r->plan, e) != 0)
                 return -1;
         }
-        int b = r->st.batch_in_epoch;
-        int n = r->plan.starts[b + 1] - r->plan.starts[b];
+        const qt_batch_plan *plan = pre ? &r->pre_plan : &r->plan;
+        int b = pre ? r->st.step % plan->n_batches : r->st.batch_in_epoch;
+        int n = plan->starts[b + 1] - plan->starts[b];
         for (int i = 0; i < n; i++)
-            r->records[i] = r->feats.data + r->feats.offsets[r->plan.order[r->plan.starts[b] + i]];
+            r->records[i] = r->feats.data + r->feats.offsets[plan->order[plan->starts[b] + i]];
         double loss;
         long tokens;
         uint64_t step_seed = qt_rng_u64(&r->st.rng);
-        if (r->arch.step(&r->arch, r->records, n, step_seed, &loss, &tokens, e) != 0)
-            return qt_fail_prefix(e, "step %d", r->st.step + 1);
+        if ((pre ? r->arch.pretrain_step : r->arch.step)(&r->arch, r->records, n, step_seed, &loss, &tokens, e) != 0)
+            return qt_fail_prefix(e, "%sstep %d", pre ? "pre-training " : "", r->st.step + 1);
         double norm = c->clip_norm > 0 ? qt_grad_clip(r->params, r->n_params, c->clip_norm)
                                        : qt_grad_global_norm(r->params, r->n_params);
-        float lr = qt_lr_linear_warmup_decay(r->st.step, c->warmup_steps, r->st.total_steps, c->lr);
-        qt_adamw_step(&opt, r->params, r->n_params, lr, r->st.step + 1);
+        float lr = pre ? qt_lr_linear_warmup_decay(r->st.step, c->pretrain_warmup_steps, P, c->pretrain_lr)
+                       : qt_lr_linear_warmup_decay(r->st.step - P, c->warmup_steps, r->st.total_steps - P, c->lr);
+        qt_adamw_step(&opt, r->params, r->n_params, lr, pre ? r->st.step + 1 : r->st.step - P + 1);
         r->st.step++;
-        r->st.batch_in_epoch++;
+        if (!pre)
+            r->st.batch_in_epoch++;
         r->st.tokens += tokens;
         double t = now_s();
         r->st.seconds += t - t_prev;
         t_prev = t;
-        fprintf(r->loss_csv, "%d,%d,%.17g,%.9g,%.9g,%ld\n", r->st.step, r->st.epoch + 1, loss, lr, norm, tokens);
+        /* epoch 0 in loss.csv: a pre-training step (its loss is the masked-LM one) */
+        fprintf(r->loss_csv, "%d,%d,%.17g,%.9g,%.9g,%ld\n", r->st.step, pre ? 0 : r->st.epoch + 1, loss, lr, norm,
+                tokens);
         progress_show(&pg, &r->st, loss, tokens, lr, 0);
         if (c->stop_at_step > 0 && r->st.step == c->stop_at_step)
             raise(SIGTERM);
         int last = r->st.step == r->st.total_steps;
-        if (c->eval_every > 0 && r->st.step % c->eval_every == 0 && !last && r->dev.n_questions > 0) {
+        if (c->eval_every > 0 && r->st.step % c->eval_every == 0 && !last && !pre && r->dev.n_questions > 0) {
             qt_eval_result res;
             if (evaluate(&r->arch, c, &r->dev, r->out, NULL, &r->st, pg.loss_avg, r->eval_csv, c->eval_questions,
                          &res, e) != 0)

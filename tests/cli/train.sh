@@ -78,6 +78,10 @@ fi
 # (1) SIGTERM raised by the trainer itself right after step 17: deterministic
 train_exact_resume
 
+# the BiLSTM has no pre-training objective
+config 10 | jq '. + {pretrain: {steps: 5}}' >"$d/pre.json"
+train_refused "pre-training is refused for the BiLSTM" "$d/pre.json" 'lstm has no pre-training objective'
+
 # ... but not with other inputs: a different share of negatives is refused
 sed 's/"share": 0.3/"share": 0.4/' "$d/straight.json" >"$d/other-share.json"
 if ! "$QATERM" train --arch lstm --config "$d/other-share.json" --out "$d/stopped" --resume 2>"$d/other.err" &&
