@@ -48,7 +48,7 @@ typedef struct worker {
     /* pre-training: masked rows, their targets and weights, scratch */
     int32_t *rows, *targets;
     float *mweights, *x_m, *logits, *dx_top;
-    size_t cap_rows, cap_hid;
+    size_t cap_rows, cap_hid, cap_masked;
 } worker;
 
 typedef struct bert_impl {
@@ -404,8 +404,7 @@ static int mask_batch(bert_impl *im, worker *wk, int first, int B, int T, int *M
     size_t most = (size_t)B * T, hid = (size_t)B * T * c->hidden_size;
     if (most > wk->cap_rows) {
         if (qt_pool_grow(&wk->rows, most * 4) || qt_pool_grow(&wk->targets, most * 4) ||
-            qt_pool_grow(&wk->mweights, most * 4) || qt_pool_grow(&wk->x_m, 2 * most * c->hidden_size * 4) ||
-            qt_pool_grow(&wk->logits, most * (size_t)c->vocab_size * 4))
+            qt_pool_grow(&wk->mweights, most * 4))
             return -1;
         wk->cap_rows = most;
     }
@@ -427,6 +426,12 @@ static int mask_batch(bert_impl *im, worker *wk, int first, int B, int T, int *M
             wk->mweights[m] = 1.0f / ((float)im->batch_n * (float)k);
         }
         n += k;
+    }
+    if ((size_t)n > wk->cap_masked) { /* about 15% of the tokens: sized to what is used */
+        if (qt_pool_grow(&wk->x_m, 2 * (size_t)n * c->hidden_size * 4) ||
+            qt_pool_grow(&wk->logits, (size_t)n * c->vocab_size * 4))
+            return -1;
+        wk->cap_masked = (size_t)n;
     }
     *M = n;
     return 0;
