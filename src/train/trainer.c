@@ -163,6 +163,7 @@ typedef struct progress {
     long window_tokens;
     double tok_rate;
     double loss_avg; /* exponential average */
+    int pretrain_steps; /* steps before this are pre-training */
 } progress;
 
 static void fmt_duration(double s, char *buf, size_t size)
@@ -193,9 +194,14 @@ static void progress_show(progress *p, const qt_train_state *st, double loss, lo
     double steps_per_s = st->step > 0 && st->seconds > 0 ? st->step / st->seconds : 0;
     char eta[32];
     fmt_duration(steps_per_s > 0 ? (st->total_steps - st->step) / steps_per_s : -1, eta, sizeof eta);
-    fprintf(stderr, "%sstep %d/%d (%.1f%%) epoch %d | loss %.4f | %.0f tok/s | lr %.2e | ETA %s%s",
+    char phase[32];
+    if (st->step <= p->pretrain_steps && p->pretrain_steps > 0)
+        snprintf(phase, sizeof phase, "pre-training");
+    else
+        snprintf(phase, sizeof phase, "epoch %d", st->epoch + 1);
+    fprintf(stderr, "%sstep %d/%d (%.1f%%) %s | loss %.4f | %.0f tok/s | lr %.2e | ETA %s%s",
             p->tty ? "\r\033[K" : "", st->step, st->total_steps, 100.0 * st->step / (st->total_steps ? st->total_steps : 1),
-            st->epoch + 1, p->loss_avg, p->tok_rate, lr, eta, p->tty ? "" : "\n");
+            phase, p->loss_avg, p->tok_rate, lr, eta, p->tty ? "" : "\n");
     fflush(stderr);
 }
 
@@ -426,7 +432,7 @@ static int loop(run *r, int *stopped, qt_err *e)
 {
     const qt_train_config *c = r->c;
     qt_adamw opt = {c->beta1, c->beta2, c->eps, c->weight_decay};
-    progress pg = {isatty(2), 0, now_s(), 0, 0, 0};
+    progress pg = {isatty(2), 0, now_s(), 0, 0, 0, c->pretrain_steps};
     double last_ckpt = now_s(), t_prev = now_s();
     char ckpt[4200] = "";
     double wall0 = now_s(), cpu0 = cpu_s();
@@ -437,8 +443,10 @@ static int loop(run *r, int *stopped, qt_err *e)
          * own plan, so the QA epochs that follow see the same data as a run
          * without it; its schedule and moments are its own */
         const int pre = r->st.step < P;
-        if (P > 0 && r->st.step == P)
+        if (P > 0 && r->st.step == P) {
             memset(r->moments, 0, 2 * sizeof(float) * moment_floats(r));
+            pg.loss_avg = 0; /* the shown loss is the QA one from here */
+        }
         if (!pre && r->st.batch_in_epoch >= r->plan.n_batches) {
             r->st.epoch++;
             r->st.batch_in_epoch = 0;
