@@ -171,7 +171,7 @@ int qt_bert_train_backward_hidden(const qt_bert_train_config *c, const qt_bert_t
                                   const qt_bert_train_batch *b, const qt_bert_train_acts *acts,
                                   const float *dx_top, qt_bert_train_weights *g, qt_arena *arena, qt_err *e);
 
-/* ---- masked-LM pre-training (bert_train_mlm.c) ---- */
+/* ---- masked-LM pre-training (bert_train_mlm.c; the loss is nn/lm_head.h's) ---- */
 
 /* The ids masking needs: specials never masked, [MASK], and the range of
  * ordinary words [first_word, vocab_size) a random replacement comes from. */
@@ -185,16 +185,6 @@ typedef struct qt_bert_mlm_ids {
  * returns their count (<= len). */
 int qt_bert_mlm_mask(int32_t *ids, int len, const qt_bert_mlm_ids *sp, float mask_prob, qt_rng *rng,
                      int32_t *positions, int32_t *targets);
-
-/* Cross-entropy of softmax(x_top[row] E^T) (E: the word embeddings, the
- * tied output layer) against targets[m] for M rows of the last layer's
- * output, summed with weights[m]; returns that sum. Writes its gradient
- * with respect to the last layer's output into dx_top ([B * T, hidden],
- * zero at other rows) and adds the output layer's part of dE into g_word.
- * Scratch: x_m 2 * M * hidden floats, logits M * vocab floats. */
-double qt_bert_mlm_loss(const qt_bert_train_config *c, const qt_bert_train_weights *w, const qt_bert_train_acts *acts,
-                        const int32_t *rows, const int32_t *targets, const float *weights, int M, float *x_m,
-                        float *logits, float *dx_top, float *g_word);
 
 /* Writes DIR/config.json and DIR/model.safetensors (F32). */
 int qt_bert_train_save(const qt_bert_train_config *c, const float *flat, const char *dir, qt_err *e);

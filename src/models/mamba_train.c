@@ -320,15 +320,29 @@ int qt_mamba_train_backward(const qt_mamba_train_config *c, const qt_mamba_train
                             const qt_mamba_train_batch *b, const qt_mamba_train_acts *a, const float *dlogits,
                             qt_mamba_train_weights *g, qt_arena *arena, qt_err *e)
 {
+    const size_t nH = (size_t)a->n_tokens * c->hidden_size;
+    size_t mark = qt_arena_mark(arena);
+    float *dfin;
+    NEED(dfin, nH);
+    /* head: logits = fin qa^T + b */
+    qt_linear_backward(zeroed(dfin, nH), g->qa_w, g->qa_b, dlogits, a->fin, w->qa_w, a->n_tokens, c->hidden_size, 2);
+    int rc = qt_mamba_train_backward_fin(c, w, b, a, dfin, g, arena, e);
+    qt_arena_reset(arena, mark);
+    return rc;
+}
+
+int qt_mamba_train_backward_fin(const qt_mamba_train_config *c, const qt_mamba_train_weights *w,
+                                const qt_mamba_train_batch *b, const qt_mamba_train_acts *a, const float *dfin,
+                                qt_mamba_train_weights *g, qt_arena *arena, qt_err *e)
+{
     const int H = c->hidden_size, N = c->state_size, R = c->dt_rank, K = c->conv_kernel;
     const int D = qt_mamba_train_d_inner(c), SD = R + 2 * N, n = a->n_tokens, T = max_len_of(b);
     const size_t nH = (size_t)n * H, nD = (size_t)n * D;
     const int drop = a->training && c->dropout > 0.0f;
     size_t mark = qt_arena_mark(arena);
-    float *dh, *dfin, *dout, *dxn, *dy, *dys, *dsz, *dz, *sz, *dxc, *dxc_pre, *dx, *ddelta, *ddelta_pre;
+    float *dh, *dout, *dxn, *dy, *dys, *dsz, *dz, *sz, *dxc, *dxc_pre, *dx, *ddelta, *ddelta_pre;
     float *ddtl, *dB, *dC, *dxdbl, *dA, *scratch;
     NEED(dh, nH);
-    NEED(dfin, nH);
     NEED(dout, nH);
     NEED(dxn, nH);
     float **nd[] = {&dy, &dys, &dsz, &dz, &sz, &dxc, &dxc_pre, &dx, &ddelta, &ddelta_pre};
@@ -341,8 +355,7 @@ int qt_mamba_train_backward(const qt_mamba_train_config *c, const qt_mamba_train
     NEED(dA, (size_t)D * N);
     NEED(scratch, qt_selective_scan_recompute_scratch_floats(T, D, N));
 
-    /* head: logits = fin qa^T + b;  fin = RMSNorm_f(h_last) */
-    qt_linear_backward(zeroed(dfin, nH), g->qa_w, g->qa_b, dlogits, a->fin, w->qa_w, n, H, 2);
+    /* fin = RMSNorm_f(h_last) */
     qt_rmsnorm_backward(zeroed(dh, nH), g->norm_f, dfin, a->h_last, w->norm_f, a->rstd_f, n, H);
 
     for (int l = c->num_layers - 1; l >= 0; l--) {

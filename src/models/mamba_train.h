@@ -165,6 +165,11 @@ double qt_mamba_train_loss(const qt_mamba_train_batch *b, const qt_mamba_train_a
 int qt_mamba_train_backward(const qt_mamba_train_config *c, const qt_mamba_train_weights *w,
                             const qt_mamba_train_batch *b, const qt_mamba_train_acts *a, const float *dlogits,
                             qt_mamba_train_weights *g, qt_arena *arena, qt_err *e);
+/* The same from the gradient with respect to fin (after norm_f, what a
+ * head reads) [n, H], for other heads (the tied LM of pre-training). */
+int qt_mamba_train_backward_fin(const qt_mamba_train_config *c, const qt_mamba_train_weights *w,
+                                const qt_mamba_train_batch *b, const qt_mamba_train_acts *a, const float *dfin,
+                                qt_mamba_train_weights *g, qt_arena *arena, qt_err *e);
 
 /* ---- checkpoints ---- */
 

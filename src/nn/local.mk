@@ -7,7 +7,8 @@ libqaterm_a_SOURCES += \
 	src/nn/ops.c src/nn/ops.h src/nn/linear.c src/nn/linear.h \
 	src/nn/attention.c src/nn/attention.h src/nn/conv1d.c src/nn/conv1d.h \
 	src/nn/scan.c src/nn/scan.h src/nn/lstm.c src/nn/lstm.h \
-	src/nn/relpos.c src/nn/relpos.h src/nn/optim.c src/nn/optim.h src/nn/vecmath.h
+	src/nn/relpos.c src/nn/relpos.h src/nn/optim.c src/nn/optim.h src/nn/vecmath.h \
+	src/nn/lm_head.c src/nn/lm_head.h
 EXTRA_DIST += src/nn/DESIGN.md
 
 if HAVE_CMOCKA

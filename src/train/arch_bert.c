@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "models/bert_train.h"
+#include "nn/lm_head.h"
 #include "nn/tensor.h"
 #include "qa/decode.h"
 #include "tok/tokenizer.h"
@@ -490,8 +491,10 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     if (qt_bert_train_forward(c, &im->w, &batch, 1, &rng, &pw->arena, &acts, e) != 0)
         return -1;
     if (im->pretrain) {
-        double loss = qt_bert_mlm_loss(c, &im->w, &acts, wk->rows, wk->targets, wk->mweights, M, wk->x_m,
-                                       wk->logits, wk->dx_top, wk->grads.word);
+        const float *x_top = c->num_layers ? acts.layers[c->num_layers - 1].x_out : acts.x0;
+        memset(wk->dx_top, 0, (size_t)B * T * c->hidden_size * sizeof(float));
+        double loss = qt_tied_lm_loss(x_top, im->w.word, c->hidden_size, c->vocab_size, wk->rows, wk->targets,
+                                      wk->mweights, M, wk->x_m, wk->logits, wk->dx_top, wk->grads.word);
         if (!isfinite(loss))
             return qt_fail(e, "masked-LM loss is not finite (%g)", loss);
         pw->loss = loss * im->batch_n; /* the pool divides the sum by the batch */

@@ -2,13 +2,20 @@
  * network of src/models/mamba_train.h. Features are the engine's own input
  * (question <sep> context <sep>, mamba.h) with the context cut to fit
  * max_seq_len; a batch is split over the lead's worker pool (pool.h), each
- * worker with its own arena and gradient buffer and one BLAS thread. */
+ * worker with its own arena and gradient buffer and one BLAS thread.
+ *
+ * Pre-training (pretrain_step): next-token prediction over the same
+ * sequences through the tied LM head (nn/lm_head.h; MambaForCausalLM's own
+ * lm_head, the word embeddings), at 15% of the positions drawn from (step
+ * seed, the sequence's place in the batch) to spare the vocabulary softmax:
+ * predicting a context word the question holds rewards looking it up. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "models/mamba_train.h"
+#include "nn/lm_head.h"
 #include "nn/tensor.h"
 #include "qa/decode.h"
 #include "tok/tokenizer.h"
@@ -34,7 +41,16 @@ typedef struct worker {
     int32_t *ids, *lens, *starts, *ends;
     float *dlogits;
     size_t cap_tokens, cap_seqs;
+    /* pre-training: predicted rows, next ids, weights, scratch */
+    int32_t *rows, *targets;
+    float *lweights, *x_m, *logits, *dfin;
+    size_t cap_rows, cap_picked;
 } worker;
+
+/* of the positions whose next token is predicted in pre-training */
+#define LM_PICK_PROB 0.15f
+/* a seed stream apart from the workers' dropout seeds */
+#define LM_SEED_OFFSET 0x4C4D00u
 
 typedef struct mamba_impl {
     qt_mamba_train_config cfg;
@@ -55,6 +71,7 @@ typedef struct mamba_impl {
     const uint8_t *const *records;
     int batch_n;
     uint64_t seed;
+    int pretrain; /* 1: the next-token objective */
 } mamba_impl;
 
 /* ---- the model's memory ---- */
@@ -284,6 +301,46 @@ static int mamba_featurize(qt_train_arch *a, const qt_example *ex, qt_bytes *out
 
 /* ---- one step ---- */
 
+/* Picks the rows whose next token is predicted: about LM_PICK_PROB of each
+ * sequence's positions but its last, at least one, weighted 1 / (batch *
+ * picked in the sequence) so that the loss is the mean over sequences of
+ * each one's mean. */
+static int pick_rows(mamba_impl *im, worker *wk, int first, int count, size_t n, int *M)
+{
+    const qt_mamba_train_config *c = &im->cfg;
+    if (n > wk->cap_rows) {
+        if (qt_pool_grow(&wk->rows, n * 4) || qt_pool_grow(&wk->targets, n * 4) ||
+            qt_pool_grow(&wk->lweights, n * 4) || qt_pool_grow(&wk->dfin, n * (size_t)c->hidden_size * 4))
+            return -1;
+        wk->cap_rows = n;
+    }
+    int m = 0;
+    size_t o = 0;
+    for (int s = 0; s < count; s++) {
+        int len = wk->lens[s], k0 = m;
+        qt_rng rng;
+        qt_rng_seed(&rng, qt_pool_worker_seed(im->seed, (int)LM_SEED_OFFSET + first + s));
+        for (int t = 0; t + 1 < len; t++)
+            if (qt_rng_uniform(&rng) < LM_PICK_PROB)
+                wk->rows[m++] = (int32_t)(o + (size_t)t);
+        if (m == k0 && len >= 2)
+            wk->rows[m++] = (int32_t)(o + qt_rng_below(&rng, (uint32_t)(len - 1)));
+        for (int j = k0; j < m; j++) {
+            wk->targets[j] = wk->ids[wk->rows[j] + 1];
+            wk->lweights[j] = 1.0f / ((float)im->batch_n * (float)(m - k0));
+        }
+        o += (size_t)len;
+    }
+    if ((size_t)m > wk->cap_picked) {
+        if (qt_pool_grow(&wk->x_m, 2 * (size_t)m * c->hidden_size * 4) ||
+            qt_pool_grow(&wk->logits, (size_t)m * c->vocab_size * 4))
+            return -1;
+        wk->cap_picked = (size_t)m;
+    }
+    *M = m;
+    return 0;
+}
+
 static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
 {
     mamba_impl *im = ctx;
@@ -335,6 +392,18 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     qt_mamba_train_acts acts;
     if (qt_mamba_train_forward(c, &im->w, &b, 1, &rng, &pw->arena, &acts, e) != 0)
         return -1;
+    if (im->pretrain) {
+        int M;
+        if (pick_rows(im, wk, first, count, n, &M) != 0)
+            return qt_fail(e, "out of memory for a batch");
+        memset(wk->dfin, 0, n * c->hidden_size * sizeof(float));
+        double loss = qt_tied_lm_loss(acts.fin, im->w.embed, c->hidden_size, c->vocab_size, wk->rows, wk->targets,
+                                      wk->lweights, M, wk->x_m, wk->logits, wk->dfin, wk->grads.embed);
+        if (!isfinite(loss))
+            return qt_fail(e, "next-token loss is not finite (%g)", loss);
+        pw->loss = loss * im->batch_n; /* the pool divides the sum by the batch */
+        return qt_mamba_train_backward_fin(c, &im->w, &b, &acts, wk->dfin, &wk->grads, &pw->arena, e);
+    }
     memset(wk->dlogits, 0, 2 * n * sizeof(float));
     /* the batch's loss is the mean over all workers: weight this slice by its share */
     double loss = qt_mamba_train_loss(&b, &acts, wk->starts, wk->ends, (float)count / (float)im->batch_n,
@@ -359,6 +428,16 @@ static int mamba_step(qt_train_arch *a, const uint8_t *const *records, int n, ui
     return 0;
 }
 
+static int mamba_pretrain_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed,
+                               double *loss, long *tokens, qt_err *e)
+{
+    mamba_impl *im = a->impl;
+    im->pretrain = 1;
+    int rc = mamba_step(a, records, n, seed, loss, tokens, e);
+    im->pretrain = 0;
+    return rc;
+}
+
 static void mamba_destroy(qt_train_arch *a)
 {
     mamba_impl *im = a->impl;
@@ -368,6 +447,7 @@ static void mamba_destroy(qt_train_arch *a)
     for (int t = 0; t < QT_POOL_MAX_WORKERS; t++) {
         worker *wk = &im->workers[t];
         free(wk->ids), free(wk->lens), free(wk->starts), free(wk->ends), free(wk->dlogits);
+        free(wk->rows), free(wk->targets), free(wk->lweights), free(wk->x_m), free(wk->logits), free(wk->dfin);
     }
     qt_floats_free(im->w_flat);
     qt_floats_free(im->g_flat);
@@ -397,6 +477,7 @@ int qt_train_arch_mamba(qt_train_arch *a, int threads, qt_err *e)
     a->init_weights = mamba_init_weights;
     a->params = mamba_params;
     a->step = mamba_step;
+    a->pretrain_step = mamba_pretrain_step;
     a->save = mamba_save;
     a->destroy = mamba_destroy;
     return 0;

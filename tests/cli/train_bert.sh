@@ -54,52 +54,5 @@ fi
 train_exact_resume
 
 # ---- masked-LM pre-training before the QA steps -------------------------------
-# 30 pre-training steps (loss.csv epoch 0) then 20 QA steps; the masked-LM
-# loss falls, the checkpoint is still a BertForQuestionAnswering, and runs
-# stopped inside either phase resume bit for bit.
-pre_config() { # stop-at-step
-    tiny_config 20 "$1" | jq '. + {pretrain: {steps: 30, lr: 0.003, warmup_steps: 5}}'
-}
-pre_config 0 >"$d/pre.json"
-if "$QATERM" train --arch bert --config "$d/pre.json" --out "$d/pre" 2>"$d/pre.log" &&
-    awk -F, 'NR > 1 && $2 == 0 { n0++ } NR > 1 && $2 == 1 { n1++ } END { exit !(n0 == 30 && n1 == 20) }' \
-        "$d/pre/loss.csv"; then
-    ok "30 pre-training steps (epoch 0), then 20 QA steps"
-else
-    fail "30 pre-training steps (epoch 0), then 20 QA steps"; diag "$(tail -3 "$d/pre.log")"
-fi
-if awk -F, 'NR > 1 && $1 <= 8 { a += $3; na++ } NR > 1 && $1 > 22 && $1 <= 30 { b += $3; nb++ }
-        END { printf "first %.3f last %.3f\n", a / na, b / nb; exit !(b / nb < a / na - 0.5) }' \
-        "$d/pre/loss.csv" >"$d/pre.means"; then
-    ok "masked-LM loss falls: $(cat "$d/pre.means")"
-else
-    fail "masked-LM loss falls"; diag "$(cat "$d/pre.means")"
-fi
-if train_ask "$d/pre/checkpoint" "$d/ctx.txt" "What sits on top of the Main Building?" &&
-    ! grep -q '"cls\.' "$d/pre/checkpoint/model.safetensors"; then
-    ok "the pre-trained model is a plain BertForQuestionAnswering that answers"
-else
-    fail "the pre-trained model is a plain BertForQuestionAnswering that answers"; diag "$(cat "$d/ask.err")"
-fi
-for stop in 20 36; do
-    pre_config "$stop" >"$d/pre-stop.json"
-    rm -rf "$d/pre-stop"
-    "$QATERM" train --arch bert --config "$d/pre-stop.json" --out "$d/pre-stop" 2>/dev/null
-    "$QATERM" train --arch bert --config "$d/pre.json" --out "$d/pre-stop" --resume 2>"$d/pre-resume.log"
-    if cmp -s "$d/pre/loss.csv" "$d/pre-stop/loss.csv" &&
-        cmp -s "$d/pre/checkpoint/model.safetensors" "$d/pre-stop/checkpoint/model.safetensors" &&
-        cmp -s "$d/pre/checkpoint/optimizer.safetensors" "$d/pre-stop/checkpoint/optimizer.safetensors"; then
-        ok "stopped at step $stop ($( [ $stop -le 30 ] && echo pre-training || echo QA )) and resumed: bit-identical"
-    else
-        fail "stopped at step $stop and resumed: bit-identical"
-        diag "$(tail -2 "$d/pre-resume.log")" "$(diff "$d/pre/loss.csv" "$d/pre-stop/loss.csv" | head -4)"
-    fi
-done
-jq '.pretrain.steps = 10' "$d/pre.json" >"$d/pre-other.json"
-if ! "$QATERM" train --arch bert --config "$d/pre-other.json" --out "$d/pre-stop" --resume 2>"$d/pre-other.err" &&
-    grep -q "resume needs the same schedule" "$d/pre-other.err"; then
-    ok "resume refuses another pre-training length"
-else
-    fail "resume refuses another pre-training length"; diag "$(tail -2 "$d/pre-other.err")"
-fi
+train_pretrain "masked-LM" "plain BertForQuestionAnswering" 0.5
 done_testing

@@ -114,3 +114,56 @@ train_exact_resume() {
         fail "resumed weights and moments are bit-identical"
     fi
 }
+
+# train_pretrain OBJECTIVE WHAT DROP: 30 pre-training steps (loss.csv epoch 0)
+# then 20 QA steps of the tiny config; the OBJECTIVE loss falls (the mean of
+# steps 23-30 at least DROP below that of steps 1-8), the
+# checkpoint (still a WHAT: pre-training adds no tensor) answers through the
+# engine, runs stopped inside either phase resume bit for bit, and a resume
+# with another pre-training length is refused.
+train_pretrain() {
+    _pre() { tiny_config 20 "$1" | jq '. + {pretrain: {steps: 30, lr: 0.003, warmup_steps: 5}}'; }
+    _pre 0 >"$d/pre.json"
+    if "$QATERM" train --arch "$arch" --config "$d/pre.json" --out "$d/pre" 2>"$d/pre.log" &&
+        awk -F, 'NR > 1 && $2 == 0 { n0++ } NR > 1 && $2 == 1 { n1++ } END { exit !(n0 == 30 && n1 == 20) }' \
+            "$d/pre/loss.csv"; then
+        ok "30 pre-training steps (epoch 0), then 20 QA steps"
+    else
+        fail "30 pre-training steps (epoch 0), then 20 QA steps"; diag "$(tail -3 "$d/pre.log")"
+    fi
+    if awk -F, -v drop="$3" 'NR > 1 && $1 <= 8 { a += $3; na++ } NR > 1 && $1 > 22 && $1 <= 30 { b += $3; nb++ }
+            END { printf "first %.3f last %.3f\n", a / na, b / nb; exit !(b / nb < a / na - drop) }' \
+            "$d/pre/loss.csv" >"$d/pre.means"; then
+        ok "$1 loss falls: $(cat "$d/pre.means")"
+    else
+        fail "$1 loss falls"; diag "$(cat "$d/pre.means")"
+    fi
+    printf '%s' "The golden statue of the Virgin Mary stands on top of the Main Building." >"$d/pre-ctx.txt"
+    if train_ask "$d/pre/checkpoint" "$d/pre-ctx.txt" "What sits on top of the Main Building?"; then
+        ok "the pre-trained model is a $2 that answers"
+    else
+        fail "the pre-trained model is a $2 that answers"; diag "$(cat "$d/ask.err")"
+    fi
+    for _stop in 20 36; do
+        _pre "$_stop" >"$d/pre-stop.json"
+        rm -rf "$d/pre-stop"
+        "$QATERM" train --arch "$arch" --config "$d/pre-stop.json" --out "$d/pre-stop" 2>/dev/null
+        "$QATERM" train --arch "$arch" --config "$d/pre.json" --out "$d/pre-stop" --resume 2>"$d/pre-resume.log"
+        _phase=QA; [ "$_stop" -le 30 ] && _phase=pre-training
+        if cmp -s "$d/pre/loss.csv" "$d/pre-stop/loss.csv" &&
+            cmp -s "$d/pre/checkpoint/model.safetensors" "$d/pre-stop/checkpoint/model.safetensors" &&
+            cmp -s "$d/pre/checkpoint/optimizer.safetensors" "$d/pre-stop/checkpoint/optimizer.safetensors"; then
+            ok "stopped at step $_stop ($_phase) and resumed: bit-identical"
+        else
+            fail "stopped at step $_stop ($_phase) and resumed: bit-identical"
+            diag "$(tail -2 "$d/pre-resume.log")" "$(diff "$d/pre/loss.csv" "$d/pre-stop/loss.csv" | head -4)"
+        fi
+    done
+    jq '.pretrain.steps = 10' "$d/pre.json" >"$d/pre-other.json"
+    if ! "$QATERM" train --arch "$arch" --config "$d/pre-other.json" --out "$d/pre-stop" --resume 2>"$d/pre-other.err" &&
+        grep -q "resume needs the same schedule" "$d/pre-other.err"; then
+        ok "resume refuses another pre-training length"
+    else
+        fail "resume refuses another pre-training length"; diag "$(tail -2 "$d/pre-other.err")"
+    fi
+}

@@ -47,4 +47,7 @@ fi
 
 # ---- exact resume -------------------------------------------------------------
 train_exact_resume
+
+# ---- next-token pre-training before the QA steps ----------------------------
+train_pretrain "next-token" "plain Mamba span reader" 0.25
 done_testing

@@ -28,6 +28,7 @@
 #include "models/bert.h"
 #include "models/bert_train.h"
 #include "models/model.h"
+#include "nn/lm_head.h"
 #include "nn/blas_setup.h"
 #include "util/file.h"
 
@@ -74,8 +75,11 @@ static double run(grad_ctx *x, int backward, qt_bert_train_acts *out)
     if (qt_bert_train_forward(&x->c, &x->w, &x->b, x->training, &rng, &x->arena, &a, &e) != 0)
         fail_msg("%s", e.msg);
     if (x->mlm) {
-        double l = qt_bert_mlm_loss(&x->c, &x->w, &a, mlm_rows, mlm_targets, mlm_weights, MLM_ROWS, x->mlm_x,
-                                    x->mlm_logits, x->dx_top, backward ? x->g.word : NULL);
+        const float *x_top = a.layers[x->c.num_layers - 1].x_out;
+        memset(x->dx_top, 0, sizeof x->dx_top);
+        double l = qt_tied_lm_loss(x_top, x->w.word, x->c.hidden_size, x->c.vocab_size, mlm_rows, mlm_targets,
+                                   mlm_weights, MLM_ROWS, x->mlm_x, x->mlm_logits, x->dx_top,
+                                   backward ? x->g.word : NULL);
         if (backward && qt_bert_train_backward_hidden(&x->c, &x->w, &x->b, &a, x->dx_top, &x->g, &x->arena, &e))
             fail_msg("%s", e.msg);
         return l;

@@ -7,7 +7,9 @@
  *    generator is reseeded before each forward, so every evaluation draws
  *    the same masks). The loss is the training loss plus a fixed random
  *    projection of every logit, so that every output carries gradient;
- *    gradients are pre-filled to check that backward adds into them.
+ *    gradients are pre-filled to check that backward adds into them. Once
+ *    more for the next-token loss of pre-training (nn/lm_head.h, the tied
+ *    embeddings as output layer) through qt_mamba_train_backward_fin.
  * 2. a model written by qt_mamba_train_save and loaded by the real engine
  *    (qt_model_load) gives the training forward's start/end logits, and
  *    answers; qt_mamba_train_load reads the same weights back.
@@ -27,6 +29,7 @@
 #include "models/mamba.h"
 #include "models/mamba_train.h"
 #include "models/model.h"
+#include "nn/lm_head.h"
 #include "nn/blas_setup.h"
 #include "tok/tokenizer.h"
 #include "train/arch.h"
@@ -50,7 +53,14 @@ typedef struct grad_ctx {
     int32_t *ids;
     float *dlogits, *proj;
     qt_arena arena;
+    int lm; /* 1: the next-token loss at LM_ROWS rows instead of the span loss */
+    float lm_x[2 * 6 * 8], lm_logits[6 * 30], dfin[16 * 8];
 } grad_ctx;
+
+/* rows of the packed batch (lengths 9, 5, 2) whose next token is predicted */
+enum { LM_ROWS = 6 };
+static const int32_t lm_rows[LM_ROWS] = {1, 4, 7, 9, 12, 14};
+static const float lm_weights[LM_ROWS] = {0.1f, 0.1f, 0.1f, 0.15f, 0.15f, 0.3f};
 
 static double run(grad_ctx *x, int backward)
 {
@@ -62,6 +72,17 @@ static double run(grad_ctx *x, int backward)
     if (qt_mamba_train_forward(&x->c, &x->w, &x->b, 1, &rng, &x->arena, &a, &e) != 0)
         fail_msg("%s", e.msg);
     const int n = a.n_tokens;
+    if (x->lm) {
+        int32_t targets[LM_ROWS];
+        for (int m = 0; m < LM_ROWS; m++)
+            targets[m] = x->ids[lm_rows[m] + 1];
+        memset(x->dfin, 0, sizeof x->dfin);
+        double l = qt_tied_lm_loss(a.fin, x->w.embed, x->c.hidden_size, x->c.vocab_size, lm_rows, targets,
+                                   lm_weights, LM_ROWS, x->lm_x, x->lm_logits, x->dfin, backward ? x->g.embed : NULL);
+        if (backward && qt_mamba_train_backward_fin(&x->c, &x->w, &x->b, &a, x->dfin, &x->g, &x->arena, &e) != 0)
+            fail_msg("%s", e.msg);
+        return l;
+    }
     memset(x->dlogits, 0, sizeof(float) * 2 * n);
     double loss = qt_mamba_train_loss(&x->b, &a, x->starts, x->ends, 1.0f, x->dlogits);
     for (int i = 0; i < 2 * n; i++) {
@@ -75,11 +96,12 @@ static double run(grad_ctx *x, int backward)
 
 static double worst_rel; /* max over tensors of max diff / scale */
 
-static void check_config(const qt_mamba_train_config *cfg, const char *label, uint64_t seed)
+static void check_config(const qt_mamba_train_config *cfg, const char *label, uint64_t seed, int lm)
 {
     grad_ctx x;
     memset(&x, 0, sizeof x);
     x.c = *cfg;
+    x.lm = lm;
     qt_rng rng;
     qt_rng_seed(&rng, seed);
     x.np = qt_mamba_train_param_floats(&x.c);
@@ -162,7 +184,8 @@ static void check_config(const qt_mamba_train_config *cfg, const char *label, ui
         worst = fmax(worst, ratio);
         worst_rel = fmax(worst_rel, rel);
         checked += (int)count;
-        assert_true(scale > 1e-4); /* every tensor must carry gradient here */
+        /* every tensor must carry gradient here (but the span head, in the LM loss) */
+        assert_true(scale > 1e-4 || (lm && strstr(ps[k].name, "qa_outputs")));
     }
     printf("# %s: %d elements checked; worst %.2f of the bound; worst relative error so far %.2e\n", label, checked,
            worst, worst_rel);
@@ -189,7 +212,7 @@ static void grad_no_dropout(void **state)
     (void)state;
     qt_mamba_train_config c;
     tiny_config(&c);
-    check_config(&c, "2 layers, no dropout", 5);
+    check_config(&c, "2 layers, no dropout", 5, 0);
 }
 
 static void grad_dropout(void **state)
@@ -200,7 +223,16 @@ static void grad_dropout(void **state)
     c.num_layers = 1, c.conv_kernel = 3, c.hidden_size = 6, c.expand = 3, c.dt_rank = 3, c.state_size = 3;
     c.dropout = 0.25f;
     c.rescale_prenorm_residual = 0;
-    check_config(&c, "1 layer, dropout 0.25", 6);
+    check_config(&c, "1 layer, dropout 0.25", 6, 0);
+}
+
+static void grad_lm(void **state)
+{
+    (void)state;
+    qt_mamba_train_config c;
+    tiny_config(&c);
+    c.dropout = 0.25f;
+    check_config(&c, "next-token loss, tied embeddings, dropout 0.25", 7, 1);
 }
 
 /* ---- the saved model in the real engine ---- */
@@ -474,6 +506,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(grad_no_dropout),
         cmocka_unit_test(grad_dropout),
+        cmocka_unit_test(grad_lm),
         cmocka_unit_test(engine_agrees),
         cmocka_unit_test(arch_features_and_step),
     };
