@@ -47,8 +47,25 @@ static const char *const specials[] = {"<pad>", "</s>", "<unk>"};
 /* One feature record: the header, the encoder ids (</s> included), the
  * target ids (</s> included). */
 typedef struct rec_head {
-    int32_t n_enc, n_tgt, kind, pad;
+    int32_t n_enc, n_tgt, kind;
+    int32_t q_start, q_len;     /* the question's tokens in the encoder input */
+    int32_t ctx_start, ctx_len; /* the context's (as kept) */
+    int32_t pad;
 } rec_head;
+
+/* Pre-training ("look up and copy", pretrain_step): the question's tokens
+ * are replaced by PRE_CUE context tokens and the target is the 1 to
+ * PRE_MAX_SPAN tokens that follow them in the context, + </s>: finding the
+ * cue in the context and copying on is what an extractive answer needs,
+ * and what a decoder trained from scratch is slowest to learn. */
+#define PRE_CUE 3
+#define PRE_MAX_SPAN 4
+#define PRE_SEED_OFFSET 0x435059u
+
+/* A pre-training sequence: target context[span_start, + span_len). */
+typedef struct pre_pick {
+    int32_t span_start, span_len;
+} pre_pick;
 
 /* A worker's own buffers (its arena, gradients and loss are in the pool;
  * its loss there is the sum over its target tokens). */
@@ -81,6 +98,9 @@ typedef struct t5_impl {
     const uint8_t *const *records;
     int batch_targets;
     uint64_t seed;
+    pre_pick *picks; /* pre-training: one per record of the batch, else NULL */
+    pre_pick *pick_buf;
+    size_t cap_picks;
 } t5_impl;
 
 /* ---- the model's memory ---- */
@@ -112,7 +132,7 @@ static void compute_key(t5_impl *im)
     qt_sha256_ctx ctx;
     qt_sha256_init(&ctx);
     char buf[160];
-    int n = snprintf(buf, sizeof buf, "t5 v1|%d|%d|%d|%d|%d|", im->max_input, im->max_new, im->cfg.eos_id,
+    int n = snprintf(buf, sizeof buf, "t5 v2|%d|%d|%d|%d|%d|", im->max_input, im->max_new, im->cfg.eos_id,
                      im->cfg.pad_id, im->cfg.start_id);
     qt_sha256_update(&ctx, buf, (size_t)n);
     qt_sha256_update(&ctx, im->prompt, strlen(im->prompt) + 1);
@@ -386,6 +406,17 @@ static int t5_featurize(qt_train_arch *a, const qt_example *ex, qt_bytes *out, i
     cb = ca;
     while (cb < n && enc->bytes[cb].start < (int32_t)(lb + lc))
         cb++;
+    /* the question's tokens, when the prompt puts it before the context */
+    int qa = 0, qb = 0;
+    const char *qmark = strstr(im->prompt, "{question}");
+    if (qmark && qmark < mark) {
+        int32_t q0 = (int32_t)(qmark - im->prompt), q1 = q0 + (int32_t)strlen(ex->question);
+        while (qa < ca && enc->bytes[qa].end <= q0)
+            qa++;
+        qb = qa;
+        while (qb < ca && enc->bytes[qb].start < q1)
+            qb++;
+    }
     int nc = cb - ca, budget = im->max_input - (ca + (n - cb) + 1);
     rc = 0;
     if (budget < MIN_CONTEXT_TOKENS)
@@ -407,7 +438,7 @@ static int t5_featurize(qt_train_arch *a, const qt_example *ex, qt_bytes *out, i
         tgt = im->ans.ids;
         n_tgt = (int)im->ans.n + 1;
     }
-    rec_head h = {ca + kept + (n - cb) + 1, n_tgt, ex->kind, 0};
+    rec_head h = {ca + kept + (n - cb) + 1, n_tgt, ex->kind, qa, qb - qa, ca, kept, 0};
     int32_t eos = im->cfg.eos_id;
     rc = qt_bytes_put(out, &h, sizeof h) || qt_bytes_put(out, enc->ids, (size_t)(ca + kept) * 4) ||
          qt_bytes_put(out, enc->ids + cb, (size_t)(n - cb) * 4) || qt_bytes_put(out, &eos, 4);
@@ -445,8 +476,10 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     int Te = 1, Td = 1;
     for (int b = 0; b < B; b++) {
         const rec_head *h = (const rec_head *)im->records[first + b];
-        Te = h->n_enc > Te ? h->n_enc : Te;
-        Td = h->n_tgt > Td ? h->n_tgt : Td;
+        int ne = im->picks ? h->n_enc - h->q_len + PRE_CUE : h->n_enc;
+        int nt = im->picks ? im->picks[first + b].span_len + 1 : h->n_tgt;
+        Te = ne > Te ? ne : Te;
+        Td = nt > Td ? nt : Td;
     }
     size_t ne = (size_t)B * Te, nd = (size_t)B * Td;
     if ((ne > wk->cap_e && qt_pool_grow(&wk->enc_ids, ne * 4)) ||
@@ -461,15 +494,37 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
         const int32_t *enc = (const int32_t *)(h + 1), *tgt = enc + h->n_enc;
         int32_t *ei = wk->enc_ids + (size_t)b * Te, *di = wk->dec_ids + (size_t)b * Td,
                 *ti = wk->targets + (size_t)b * Td;
-        for (int i = 0; i < Te; i++)
-            ei[i] = i < h->n_enc ? enc[i] : c->pad_id;
+        int n_enc = h->n_enc, n_tgt = h->n_tgt;
+        int32_t span[PRE_MAX_SPAN + 1];
+        if (im->picks) { /* look up and copy: the cue in the question's place */
+            const pre_pick *pk = &im->picks[first + b];
+            const int32_t *cue = enc + pk->span_start - PRE_CUE;
+            int k = 0;
+            for (int i = 0; i < h->q_start; i++)
+                ei[k++] = enc[i];
+            for (int i = 0; i < PRE_CUE; i++)
+                ei[k++] = cue[i];
+            for (int i = h->q_start + h->q_len; i < h->n_enc; i++)
+                ei[k++] = enc[i];
+            n_enc = k;
+            for (int i = 0; i < pk->span_len; i++)
+                span[i] = enc[pk->span_start + i];
+            span[pk->span_len] = c->eos_id;
+            tgt = span;
+            n_tgt = pk->span_len + 1;
+        } else {
+            for (int i = 0; i < h->n_enc; i++)
+                ei[i] = enc[i];
+        }
+        for (int i = n_enc; i < Te; i++)
+            ei[i] = c->pad_id;
         /* teacher forcing: the decoder reads the start token, then the target shifted right */
         for (int i = 0; i < Td; i++) {
-            di[i] = i == 0 ? c->start_id : i < h->n_tgt ? tgt[i - 1] : c->pad_id;
-            ti[i] = i < h->n_tgt ? tgt[i] : -1;
+            di[i] = i == 0 ? c->start_id : i < n_tgt ? tgt[i - 1] : c->pad_id;
+            ti[i] = i < n_tgt ? tgt[i] : -1;
         }
-        wk->enc_len[b] = h->n_enc;
-        pw->tokens += h->n_enc + h->n_tgt;
+        wk->enc_len[b] = n_enc;
+        pw->tokens += n_enc + n_tgt;
     }
     qt_t5t_batch batch = {B, Te, Td, wk->enc_ids, wk->enc_len, wk->dec_ids, wk->targets};
     size_t need = qt_t5t_work_bytes(c, B, Te, Td, 1);
@@ -506,7 +561,7 @@ static int t5_step(qt_train_arch *a, const uint8_t *const *records, int n, uint6
     im->seed = seed;
     im->batch_targets = 0;
     for (int i = 0; i < n; i++)
-        im->batch_targets += ((const rec_head *)records[i])->n_tgt;
+        im->batch_targets += im->picks ? im->picks[i].span_len + 1 : ((const rec_head *)records[i])->n_tgt;
     if (im->batch_targets < 1)
         return qt_fail(e, "T5: a batch without target tokens");
     double total;
@@ -514,6 +569,40 @@ static int t5_step(qt_train_arch *a, const uint8_t *const *records, int n, uint6
         return -1;
     *loss = total / im->batch_targets;
     return 0;
+}
+
+/* Draws each record's span (from the step seed and its place in the batch,
+ * whatever the threads): PRE_CUE cue tokens and 1 to PRE_MAX_SPAN tokens
+ * after them, all inside the kept context (at least MIN_CONTEXT_TOKENS). */
+static int t5_pretrain_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
+                            long *tokens, qt_err *e)
+{
+    t5_impl *im = a->impl;
+    if ((size_t)n > im->cap_picks) {
+        if (qt_pool_grow(&im->pick_buf, (size_t)n * sizeof *im->pick_buf))
+            return qt_fail(e, "out of memory for a batch");
+        im->cap_picks = (size_t)n;
+    }
+    for (int i = 0; i < n; i++) {
+        const rec_head *h = (const rec_head *)records[i];
+        qt_rng rng;
+        qt_rng_seed(&rng, qt_pool_worker_seed(seed, (int)PRE_SEED_OFFSET + i));
+        int room = h->ctx_len - PRE_CUE;
+        if (room < 1) { /* a context of a few tokens: its last one, the cue reaching into the prompt */
+            int at = h->ctx_start + h->ctx_len - 1;
+            at = at < PRE_CUE ? PRE_CUE : at;
+            im->pick_buf[i] = (pre_pick){at, at < h->n_enc - 1 ? 1 : 0};
+            continue;
+        }
+        int len = 1 + (int)qt_rng_below(&rng, PRE_MAX_SPAN);
+        len = len < room ? len : room;
+        int at = PRE_CUE + (int)qt_rng_below(&rng, (uint32_t)(room - len + 1));
+        im->pick_buf[i] = (pre_pick){h->ctx_start + at, len};
+    }
+    im->picks = im->pick_buf;
+    int rc = t5_step(a, records, n, seed, loss, tokens, e);
+    im->picks = NULL;
+    return rc;
 }
 
 static void t5_destroy(qt_train_arch *a)
@@ -526,6 +615,7 @@ static void t5_destroy(qt_train_arch *a)
         worker *wk = &im->workers[t];
         free(wk->enc_ids), free(wk->enc_len), free(wk->dec_ids), free(wk->targets);
     }
+    free(im->pick_buf);
     qt_floats_free(im->w_flat);
     qt_floats_free(im->g_flat);
     qt_tokenizer_free(im->tok);
@@ -561,6 +651,7 @@ int qt_train_arch_t5(qt_train_arch *a, int threads, qt_err *e)
     a->init_weights = t5_init_weights;
     a->params = t5_params;
     a->step = t5_step;
+    a->pretrain_step = t5_pretrain_step;
     a->save = t5_save;
     a->destroy = t5_destroy;
     if (set_str(&im->prompt, DEFAULT_PROMPT, e) != 0 || set_str(&im->no_answer, DEFAULT_NO_ANSWER, e) != 0) {

@@ -59,4 +59,7 @@ fi
 
 # ---- exact resume -------------------------------------------------------------
 train_exact_resume
+
+# ---- look-up-and-copy pre-training before the QA steps ----------------------
+train_pretrain "copy" "plain T5ForConditionalGeneration" 0.25
 done_testing
