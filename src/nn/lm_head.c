@@ -4,6 +4,23 @@
 #include <string.h>
 
 #include "nn/linear.h"
+#include "nn/vecmath.h"
+
+/* -log softmax(l)[target]; l becomes weight * (softmax(l) - onehot(target)).
+ * Float exponentials (vecmath.h, vectorised: a row is the whole
+ * vocabulary), the normaliser summed in float lanes. */
+QT_VECTORIZE
+static double softmax_ce_row(float *l, int V, int32_t target, float weight)
+{
+    float mx = qt_max(l, V), zt = l[target];
+    for (int v = 0; v < V; v++)
+        l[v] = qt_exp(l[v] - mx);
+    float sum = qt_sum(l, V), scale = weight / sum;
+    for (int v = 0; v < V; v++)
+        l[v] *= scale;
+    l[target] -= weight;
+    return (double)mx + log((double)sum) - (double)zt;
+}
 
 double qt_tied_lm_loss(const float *x, const float *emb, int hidden, int vocab, const int32_t *rows,
                        const int32_t *targets, const float *weights, int M, float *x_m, float *logits, float *dx,
@@ -16,20 +33,8 @@ double qt_tied_lm_loss(const float *x, const float *emb, int hidden, int vocab, 
         memcpy(x_m + (size_t)m * h, x + (size_t)rows[m] * h, h * sizeof(float));
     qt_linear_forward(logits, x_m, emb, NULL, M, hidden, vocab);
     double total = 0.0;
-    for (int m = 0; m < M; m++) {
-        float *l = logits + (size_t)m * V;
-        double mx = l[0];
-        for (size_t v = 1; v < V; v++)
-            mx = l[v] > mx ? l[v] : mx;
-        double sum = 0.0;
-        for (size_t v = 0; v < V; v++)
-            sum += exp((double)l[v] - mx);
-        double lse = mx + log(sum);
-        total += weights[m] * (lse - l[targets[m]]);
-        /* the row becomes weight * (softmax - onehot) */
-        for (size_t v = 0; v < V; v++)
-            l[v] = (float)(weights[m] * (exp((double)l[v] - lse) - ((int32_t)v == targets[m])));
-    }
+    for (int m = 0; m < M; m++)
+        total += weights[m] * softmax_ce_row(logits + (size_t)m * V, vocab, targets[m], weights[m]);
     /* dx_m = dlogits E;  dE += dlogits^T x_m */
     float *dx_m = x_m + (size_t)M * h;
     memset(dx_m, 0, (size_t)M * h * sizeof(float));

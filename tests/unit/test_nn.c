@@ -14,6 +14,7 @@
 #include "nn/blas_setup.h"
 #include "nn/conv1d.h"
 #include "nn/linear.h"
+#include "nn/lm_head.h"
 #include "nn/lstm.h"
 #include "nn/ops.h"
 #include "nn/optim.h"
@@ -247,6 +248,61 @@ static void embedding_and_dropout(void **state)
     qt_dropout_forward(y, NULL, x, N, 0.25f, 0, &rng); /* eval: identity */
     assert_true(memcmp(x, y, N * sizeof(float)) == 0);
     free(x), free(y), free(mask);
+}
+
+/* The tied LM head (nn/lm_head.h) at a real vocabulary size: the loss and
+ * its gradients against the same sums in double. */
+static void tied_lm_head_matches_double(void **state)
+{
+    (void)state;
+    enum { H = 24, V = 20000, ROWS = 5, M = 3 };
+    qt_rng rng;
+    qt_rng_seed(&rng, 9);
+    float *x = calloc(ROWS * H, sizeof(float)), *emb = calloc((size_t)V * H, sizeof(float));
+    float *xm = calloc(2 * M * H, sizeof(float)), *logits = calloc((size_t)M * V, sizeof(float));
+    float *dx = calloc(ROWS * H, sizeof(float)), *demb = calloc((size_t)V * H, sizeof(float));
+    double *p = calloc((size_t)M * V, sizeof(double)); /* weight * (softmax - onehot) per row */
+    qt_rng_fill_uniform(&rng, x, ROWS * H, -1, 1);
+    qt_rng_fill_uniform(&rng, emb, (size_t)V * H, -1, 1);
+    const int32_t rows[M] = {4, 0, 2}, targets[M] = {7, 19999, 12345};
+    const float w[M] = {0.5f, 0.25f, 0.25f};
+    double got = qt_tied_lm_loss(x, emb, H, V, rows, targets, w, M, xm, logits, dx, demb);
+    double want = 0, worst_dx = 0, worst_de = 0;
+    for (int m = 0; m < M; m++) {
+        const float *xr = x + (size_t)rows[m] * H;
+        double *pm = p + (size_t)m * V, mx = -INFINITY, sum = 0;
+        for (int v = 0; v < V; v++) {
+            double z = 0;
+            for (int k = 0; k < H; k++)
+                z += (double)xr[k] * emb[(size_t)v * H + k];
+            pm[v] = z, mx = fmax(mx, z);
+        }
+        for (int v = 0; v < V; v++)
+            sum += exp(pm[v] - mx);
+        want += w[m] * (mx + log(sum) - pm[targets[m]]);
+        for (int v = 0; v < V; v++)
+            pm[v] = w[m] * (exp(pm[v] - mx) / sum - (v == targets[m]));
+        for (int k = 0; k < H; k++) { /* dx[row] = sum_v p_v E_v (the rows are distinct) */
+            double d = 0;
+            for (int v = 0; v < V; v++)
+                d += pm[v] * emb[(size_t)v * H + k];
+            worst_dx = fmax(worst_dx, fabs(d - dx[(size_t)rows[m] * H + k]));
+        }
+    }
+    /* dE[v] = sum_m p_m[v] x[rows[m]], at the targets and a few other words */
+    const int32_t check[6] = {7, 19999, 12345, 0, 555, 10000};
+    for (int c = 0; c < 6; c++)
+        for (int k = 0; k < H; k++) {
+            double d = 0;
+            for (int m = 0; m < M; m++)
+                d += p[(size_t)m * V + check[c]] * x[(size_t)rows[m] * H + k];
+            worst_de = fmax(worst_de, fabs(d - demb[(size_t)check[c] * H + k]));
+        }
+    print_message("# tied LM head, vocabulary %d: loss %.8f vs %.8f in double; worst dx %.2g, dE %.2g\n", V, got,
+                  want, worst_dx, worst_de);
+    assert_true(fabs(got - want) < 1e-5 * fabs(want));
+    assert_true(worst_dx < 1e-5 && worst_de < 1e-6);
+    free(x), free(emb), free(xm), free(logits), free(dx), free(demb), free(p);
 }
 
 static void norms_match_double(void **state)
@@ -581,6 +637,7 @@ int main(int argc, char **argv)
         cmocka_unit_test(softmax_masked_and_safe),
         cmocka_unit_test(cross_entropy_values),
         cmocka_unit_test(embedding_and_dropout),
+        cmocka_unit_test(tied_lm_head_matches_double),
         cmocka_unit_test(norms_match_double),
         cmocka_unit_test(linear_uses_pytorch_layout),
         cmocka_unit_test(attention_matches_reference),
