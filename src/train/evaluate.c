@@ -221,32 +221,90 @@ int qt_eval_dir(const char *dir, const qt_squad *data, int max_questions, int th
     return rc;
 }
 
+/* Where the top-level "qaterm_null_threshold" value starts and ends in the
+ * text of a config (0 when it has none). */
+static int find_threshold_value(const char *text, size_t *start, size_t *end)
+{
+    static const char key[] = "\"qaterm_null_threshold\"";
+    for (const char *p = strstr(text, key); p; p = strstr(p + 1, key)) {
+        const char *q = p + sizeof key - 1;
+        q += strspn(q, " \t\r\n");
+        if (*q != ':')
+            continue;
+        q++;
+        q += strspn(q, " \t\r\n");
+        size_t n = strspn(q, "+-0123456789.eE");
+        if (n == 0)
+            continue;
+        *start = (size_t)(q - text);
+        *end = *start + n;
+        return 1;
+    }
+    return 0;
+}
+
+/* Edits the text rather than printing the parsed object again: every other
+ * byte stays as written, so 1.0 stays 1.0 (a reprint makes it 1, which
+ * transformers' strict config classes refuse for float fields). */
 int qt_write_null_threshold(const char *dir, double threshold, qt_err *e)
 {
     char path[4200];
     snprintf(path, sizeof path, "%s/config.json", dir);
-    cJSON *j = qt_json_load_file(path, e);
-    if (!j)
+    if (!isfinite(threshold))
+        return qt_fail(e, "%s: a threshold of %g cannot be written", path, threshold);
+    char num[48];
+    snprintf(num, sizeof num, "%.17g", threshold);
+    if (!strpbrk(num, ".eE"))
+        strcat(num, ".0");
+    char *text;
+    size_t len;
+    if (qt_read_file(path, 0, &text, &len, e) != 0)
         return -1;
-    if (!cJSON_IsObject(j)) {
-        cJSON_Delete(j);
-        return qt_fail(e, "%s: at $: expected an object", path);
-    }
-    cJSON_DeleteItemFromObjectCaseSensitive(j, "qaterm_null_threshold");
-    cJSON_AddNumberToObject(j, "qaterm_null_threshold", threshold);
-    char *text = cJSON_Print(j);
+    cJSON *j = cJSON_ParseWithLength(text, len);
+    int is_obj = cJSON_IsObject(j);
     cJSON_Delete(j);
-    if (!text)
-        return qt_fail(e, "out of memory");
-    size_t n = strlen(text);
-    char *buf = realloc(text, n + 2);
-    if (!buf) {
+    if (!is_obj) {
+        free(text);
+        return qt_fail(e, "%s: at $: expected a JSON object", path);
+    }
+    size_t start, end, nl = strlen(num);
+    char *out = malloc(len + nl + 64);
+    if (!out) {
         free(text);
         return qt_fail(e, "out of memory");
     }
-    buf[n] = '\n';
-    int rc = qt_write_file_atomic(path, buf, n + 1, e);
-    free(buf);
+    size_t k = 0;
+    if (find_threshold_value(text, &start, &end)) {
+        memcpy(out, text, start);
+        memcpy(out + start, num, nl);
+        memcpy(out + start + nl, text + end, len - end);
+        k = start + nl + len - end;
+    } else { /* a new last key, before the closing brace */
+        size_t close = len;
+        while (close > 0 && text[close - 1] != '}')
+            close--;
+        size_t last = close - 1; /* the brace */
+        size_t before = last;
+        while (before > 0 && strchr(" \t\r\n", text[before - 1]))
+            before--;
+        int empty = before > 0 && text[before - 1] == '{';
+        memcpy(out, text, before);
+        k = before;
+        k += (size_t)sprintf(out + k, "%s\n  \"qaterm_null_threshold\": %s\n", empty ? "" : ",", num);
+        memcpy(out + k, text + last, len - last);
+        k += len - last;
+    }
+    free(text);
+    if (k == 0 || out[k - 1] != '\n')
+        out[k++] = '\n';
+    /* what is written must read back as the same object with this value */
+    cJSON *check = cJSON_ParseWithLength(out, k);
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(check, "qaterm_null_threshold");
+    int ok = cJSON_IsNumber(v) && v->valuedouble == threshold;
+    cJSON_Delete(check);
+    int rc = ok ? qt_write_file_atomic(path, out, k, e)
+                : qt_fail(e, "%s: internal error: the edited config does not read back", path);
+    free(out);
     return rc;
 }
 

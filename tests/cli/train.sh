@@ -61,6 +61,17 @@ if [ -f "$SQUAD_DIR/dev-v2.0-a.json" ]; then
     else
         fail "tune-threshold writes qaterm_null_threshold (dev-a1)"; diag "$(cat "$d/tune.json" "$d/tune.err")"
     fi
+    # the rest of config.json stays as written (1.0 is not reprinted as 1,
+    # which transformers' strict configs refuse for float fields)
+    sed 's/"dropout":[[:space:]]*[0-9.]*/"dropout": 0.0/' "$ck/config.json" >"$d/cfg" && cp "$d/cfg" "$ck/config.json"
+    "$QATERM" tune-threshold --model "$ck" --data "$SQUAD_DIR/dev-v2.0-a.json" --split 5-9 >/dev/null 2>"$d/tune2.err"
+    if grep -q '"dropout": 0.0' "$ck/config.json" && [ "$(grep -c qaterm_null_threshold "$ck/config.json")" = 1 ] &&
+        [ "$(grep -v qaterm_null_threshold "$ck/config.json")" = "$(grep -v qaterm_null_threshold "$d/cfg")" ]; then
+        ok "tune-threshold changes only the threshold's value in config.json"
+    else
+        fail "tune-threshold changes only the threshold's value in config.json"
+        diag "$(diff "$d/cfg" "$ck/config.json")" "$(cat "$d/tune2.err")"
+    fi
     if "$QATERM" dev-split "$SQUAD_DIR/dev-v2.0-a.json" a2 --out "$d/a2.json" &&
         "$QATERM" data info "$d/a2.json" | grep -q "questions *3421"; then
         ok "dev-split a2 keeps the last 9 articles"
