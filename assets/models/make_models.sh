@@ -66,6 +66,6 @@ done
 case " $families " in
     *" bert "*|*" t5 "*|*" mamba "*)
         echo "== new weights: regenerate the test fixture of the shipped models (tests/cli/hf_shipped.sh) =="
-        echo "   python3 tests/ref/hf_shipped_ref.py assets/models assets/demo/demo.json tests/fixtures/hf/shipped.json"
+        echo "   python3 tests/ref/hf_shipped_ref.py [--only FAM,...] assets/models assets/demo/demo.json tests/fixtures/hf/shipped.json"
         echo "   (transformers where installed, else --backend ref: torch + npm tokenizers)" ;;
 esac

@@ -43,7 +43,8 @@ done
 import json, math, sys
 fixture = json.load(open(sys.argv[1], encoding="utf-8"))
 ref = fixture["questions"][::int(sys.argv[3])]
-who = fixture.get("reference") or "transformers " + fixture["transformers"]
+def who(fam):  # the reference that answered for this model
+    return fixture["references"][fam]
 got = [json.loads(l) for l in open(sys.argv[2], encoding="utf-8")]
 assert len(got) == len(ref), (len(got), len(ref))
 bad = {"bert": [], "t5": [], "mamba": []}
@@ -67,7 +68,7 @@ for r, g in zip(ref, got):
                 bad[fam].append(f'{r["id"]}: "{ans["answer"]}" (answered {ans["has_answer"]}) mean log-prob '
                                 f'{ans["score"]:.5f}, reference "{want["text"]}" {want["mean_logprob"]:.5f}')
 for fam in ("bert", "t5", "mamba"):
-    desc = f"{fam}: {len(ref)} demo questions as {who} answers them (worst score difference {worst[fam]:.1e})"
+    desc = f"{fam}: {len(ref)} demo questions as {who(fam)} answers them (worst score difference {worst[fam]:.1e})"
     print(("FAIL" if bad[fam] else "PASS") + "\t" + desc + "".join("\t" + b for b in bad[fam][:5]))
 PYEOF
 [ -s "$TMP/verdicts" ] || fail "comparison script failed"

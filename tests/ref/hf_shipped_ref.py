@@ -15,8 +15,12 @@ T5 and Mamba directories through transformers' own classes and tokenizers
   t5:          the greedily generated text and its mean token log-prob
                (the closing </s> included)
 
-  python3 tests/ref/hf_shipped_ref.py [--backend transformers|ref] \
+  python3 tests/ref/hf_shipped_ref.py [--backend transformers|ref] [--only FAM,...] \
       assets/models assets/demo/demo.json tests/fixtures/hf/shipped.json
+
+--only mamba (say) answers again with those models only, keeping the
+others' answers and references in the fixture (for when only their weights
+changed); the fixture names each model's reference.
 
 --backend ref (the default where transformers is not installed) gives the
 same answers from qaterm's PyTorch references and HF's Rust tokenizers via
@@ -131,13 +135,20 @@ def t5(d, q, c, cfg):
     return {"text": t.decode(gen, skip_special_tokens=True).strip(), "mean_logprob": sum(lps) / len(lps)}
 
 
+FAMILIES = ("bert", "t5", "mamba")
+
+
 def main():
     args = sys.argv[1:]
     backend = "transformers" if transformers else "ref"
-    if args[:1] == ["--backend"]:
-        backend, args = args[1], args[2:]
+    only = None
+    while args[:1] in (["--backend"], ["--only"]):
+        if args[0] == "--backend":
+            backend = args[1]
+        else:
+            only = args[1].split(",")
+        args = args[2:]
     models, demo, out_path = args[:3]
-    data = json.load(open(demo, encoding="utf-8"))
     if backend == "transformers":
         fams = {"bert": bert, "t5": t5, "mamba": mamba}
         ref = f"transformers {transformers.__version__}"
@@ -145,23 +156,40 @@ def main():
         sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
         import shipped_torch_ref as r
         fams = {f: (lambda fn: lambda d, q, c, cfg: fn(d, q, c, cfg, best_span, MAX_Q))(getattr(r, f))
-                for f in ("bert", "t5", "mamba")}
+                for f in FAMILIES}
         ref = "qaterm's PyTorch references (tests/ref/shipped_torch_ref.py) + npm tokenizers"
     else:
         sys.exit(f"unknown backend {backend} (transformers or ref)")
-    result = {"reference": ref, "torch": torch.__version__, "questions": []}
+    if only and not set(only) <= set(FAMILIES):
+        sys.exit(f"--only {','.join(only)}: expected some of {','.join(FAMILIES)}")
     cfgs = {f: json.load(open(f"{models}/{f}/config.json")) for f in fams}
-    for a in data["data"]:
-        for p in a["paragraphs"]:
-            for qa in p["qas"]:
-                row = {"id": qa["id"], "question": qa["question"], "context": p["context"]}
-                for f, fn in fams.items():
-                    r = fn(f"{models}/{f}", qa["question"], p["context"], cfgs[f])
-                    if r is None:
-                        break
-                    row[f] = r
-                else:
-                    result["questions"].append(row)
+    if only:
+        # the other models' answers and references stay as the fixture has them
+        result = json.load(open(out_path, encoding="utf-8"))
+        for row in result["questions"]:
+            for f in only:
+                r = fams[f](f"{models}/{f}", row["question"], row["context"], cfgs[f])
+                if r is None:
+                    sys.exit(f"{row['id']}: no longer fits one window of {f}: regenerate the whole fixture")
+                row[f] = r
+        for f in only:
+            result["references"][f] = ref
+            result["torch"][f] = torch.__version__
+    else:
+        data = json.load(open(demo, encoding="utf-8"))
+        result = {"references": {f: ref for f in FAMILIES}, "torch": {f: torch.__version__ for f in FAMILIES},
+                  "questions": []}
+        for a in data["data"]:
+            for p in a["paragraphs"]:
+                for qa in p["qas"]:
+                    row = {"id": qa["id"], "question": qa["question"], "context": p["context"]}
+                    for f, fn in fams.items():
+                        r = fn(f"{models}/{f}", qa["question"], p["context"], cfgs[f])
+                        if r is None:
+                            break
+                        row[f] = r
+                    else:
+                        result["questions"].append(row)
     json.dump(result, open(out_path, "w", encoding="utf-8"), ensure_ascii=False, indent=1)
     print(f"{len(result['questions'])} questions written to {out_path}")
 
