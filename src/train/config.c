@@ -146,6 +146,10 @@ int qt_train_config_load(const char *path, qt_train_config *c, qt_err *e)
     get_int(&r, data, "train_dev_repeat", "$.data", 1, 100, &c->train_dev_repeat);
     get_int(&r, data, "max_train_questions", "$.data", 0, 100000000, &c->max_train_questions);
     get_int(&r, data, "eval_questions", "$.data", 0, 100000000, &c->eval_questions);
+    if (!r.failed && c->train_dev_split[0] && !c->dev_path[0]) {
+        qt_fail(e, "%s: at $.data.train_dev_unanswerable: needs $.data.dev, the file its questions come from", path);
+        r.failed = 1;
+    }
 
     const cJSON *neg = get(&r, j, "negatives", cJSON_Object, "$");
     get_num(&r, neg, "share", "$.negatives", 0, 0.9, 0, &c->negatives.share);

@@ -20,6 +20,9 @@ printf '{"arch": "lstm", "data": {"dev_split": "b7"}}' >"$d/bad2.json"
 check_error "bad split" 'dev_split: expected "a1", "a2", "all" or an article range' \
     "$QATERM" train --arch lstm --config "$d/bad2.json" --out "$d/x"
 check_error "tune-threshold needs a model" "--model and --data are required" "$QATERM" tune-threshold
+printf '{"arch": "lstm", "data": {"dev": "", "train_dev_unanswerable": "a1"}}' >"$d/bad3.json"
+check_error "dev unanswerables need a dev file" 'train_dev_unanswerable: needs \$\.data\.dev' \
+    "$QATERM" train --arch lstm --config "$d/bad3.json" --out "$d/x"
 
 train_need_squad "training runs"
 export QATERM_SQUAD_DIR="$SQUAD_DIR" # the config names train-v1.1.json relative to it
