@@ -141,6 +141,13 @@ typedef struct qt_bert_train_acts {
     float *start, *end;         /* logits [B, T] */
 } qt_bert_train_acts;
 
+/* The final hidden states [B * T, hidden] of a forward's activations: the
+ * last layer's output (the embeddings' with no layers), the QA head's input. */
+static inline const float *qt_bert_train_top(const qt_bert_train_config *c, const qt_bert_train_acts *acts)
+{
+    return c->num_layers ? acts->layers[c->num_layers - 1].x_out : acts->x0;
+}
+
 /* Arena bytes of one forward with saved activations / of one backward. */
 size_t qt_bert_train_forward_bytes(const qt_bert_train_config *c, int batch, int seq_len);
 size_t qt_bert_train_backward_bytes(const qt_bert_train_config *c, int batch, int seq_len);

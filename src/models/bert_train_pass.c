@@ -282,7 +282,7 @@ int qt_bert_train_backward(const qt_bert_train_config *c, const qt_bert_train_we
         dlog[2 * i] = dstart[i];
         dlog[2 * i + 1] = dend[i];
     }
-    const float *x_top = c->num_layers ? acts->layers[c->num_layers - 1].x_out : acts->x0;
+    const float *x_top = qt_bert_train_top(c, acts);
     zero(dx, nh);
     qt_linear_backward(dx, g->qa_w, g->qa_b, dlog, x_top, w->qa_w, (int)n, c->hidden_size, 2);
     int rc = qt_bert_train_backward_hidden(c, w, b, acts, dx, g, arena, e);

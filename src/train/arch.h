@@ -25,6 +25,10 @@ void qt_bytes_free(qt_bytes *b);
 
 typedef struct qt_train_arch qt_train_arch;
 
+/* What a step trains: the QA task, or the architecture's self-supervised
+ * pre-training objective. */
+typedef enum qt_train_objective { QT_OBJECTIVE_QA = 0, QT_OBJECTIVE_PRETRAIN } qt_train_objective;
+
 struct qt_train_arch {
     const char *name;
     void *impl;
@@ -50,13 +54,14 @@ struct qt_train_arch {
     /* Zeroes gradients, runs forward and backward over n records with
      * `threads` workers (dropout seeds derived from seed), leaves the
      * gradient of the batch's mean loss in the params' g. Returns the mean
-     * loss in *loss and the words/tokens read in *tokens. */
-    int (*step)(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
-                long *tokens, qt_err *e);
-    /* Optional (NULL: the architecture has none): the same for the
-     * self-supervised pre-training objective (BERT: masked LM). */
-    int (*pretrain_step)(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
-                         long *tokens, qt_err *e);
+     * loss in *loss and the words/tokens read in *tokens. objective: the QA
+     * loss, or the self-supervised pre-training one (only where has_pretrain;
+     * the same records, and a later QA step is unaffected). */
+    int (*step)(qt_train_arch *a, qt_train_objective objective, const uint8_t *const *records, int n, uint64_t seed,
+                double *loss, long *tokens, qt_err *e);
+    /* 1: step takes QT_OBJECTIVE_PRETRAIN. BERT: masked LM; Mamba:
+     * next-token prediction; T5: look up and copy. 0: none (the BiLSTM). */
+    int has_pretrain;
     /* Writes config.json, model.safetensors (F32) and the tokenizer files. */
     int (*save)(qt_train_arch *a, const char *dir, qt_err *e);
     void (*destroy)(qt_train_arch *a);

@@ -12,9 +12,10 @@
  * the example unusable. A batch is split over workers (train/pool.h), each
  * with its own arena, gradient buffer and dropout generator.
  *
- * Pre-training (pretrain_step): the same windows with 15% of their words
- * masked and the masked-LM loss of bert_train_mlm.c, a sequence's masks
- * drawn from (step seed, its place in the batch), whatever the threads. */
+ * Pre-training (QT_OBJECTIVE_PRETRAIN): the same windows with 15% of their
+ * words masked and the masked-LM loss of bert_train_mlm.c, a sequence's
+ * masks drawn from (step seed, its place in the batch), whatever the
+ * threads. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -491,7 +492,7 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     if (qt_bert_train_forward(c, &im->w, &batch, 1, &rng, &pw->arena, &acts, e) != 0)
         return -1;
     if (im->pretrain) {
-        const float *x_top = c->num_layers ? acts.layers[c->num_layers - 1].x_out : acts.x0;
+        const float *x_top = qt_bert_train_top(c, &acts);
         memset(wk->dx_top, 0, (size_t)B * T * c->hidden_size * sizeof(float));
         double loss = qt_tied_lm_loss(x_top, im->w.word, c->hidden_size, c->vocab_size, wk->rows, wk->targets,
                                       wk->mweights, M, wk->x_m, wk->logits, wk->dx_top, wk->grads.word);
@@ -509,28 +510,21 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     return qt_bert_train_backward(c, &im->w, &batch, &acts, wk->dstart, wk->dend, &wk->grads, &pw->arena, e);
 }
 
-static int bert_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
-                     long *tokens, qt_err *e)
+static int bert_step(qt_train_arch *a, qt_train_objective objective, const uint8_t *const *records, int n,
+                     uint64_t seed, double *loss, long *tokens, qt_err *e)
 {
     bert_impl *im = a->impl;
     im->records = records;
     im->batch_n = n;
     im->seed = seed;
+    im->pretrain = objective == QT_OBJECTIVE_PRETRAIN;
     double total;
-    if (qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e) != 0)
+    int rc = qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e);
+    im->pretrain = 0;
+    if (rc != 0)
         return -1;
     *loss = total / n;
     return 0;
-}
-
-static int bert_pretrain_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed,
-                              double *loss, long *tokens, qt_err *e)
-{
-    bert_impl *im = a->impl;
-    im->pretrain = 1;
-    int rc = bert_step(a, records, n, seed, loss, tokens, e);
-    im->pretrain = 0;
-    return rc;
 }
 
 static void bert_destroy(qt_train_arch *a)
@@ -576,7 +570,7 @@ int qt_train_arch_bert(qt_train_arch *a, int threads, qt_err *e)
     a->init_weights = bert_init_weights;
     a->params = bert_params;
     a->step = bert_step;
-    a->pretrain_step = bert_pretrain_step;
+    a->has_pretrain = 1;
     a->save = bert_save;
     a->destroy = bert_destroy;
     return 0;

@@ -528,10 +528,12 @@ static int pool_step(void *ctx, int t, int first, int count, qt_err *e)
     return rc;
 }
 
-static int lstm_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
-                     long *tokens, qt_err *e)
+static int lstm_step(qt_train_arch *a, qt_train_objective objective, const uint8_t *const *records, int n,
+                     uint64_t seed, double *loss, long *tokens, qt_err *e)
 {
     lstm_impl *im = a->impl;
+    if (objective != QT_OBJECTIVE_QA)
+        return qt_fail(e, "the BiLSTM (lstm) has no pre-training objective: it trains on the QA loss only");
     im->records = records;
     im->batch_n = n;
     im->seed = seed;

@@ -4,11 +4,12 @@
  * max_seq_len; a batch is split over the lead's worker pool (pool.h), each
  * worker with its own arena and gradient buffer and one BLAS thread.
  *
- * Pre-training (pretrain_step): next-token prediction over the same
- * sequences through the tied LM head (nn/lm_head.h; MambaForCausalLM's own
- * lm_head, the word embeddings), at 15% of the positions drawn from (step
- * seed, the sequence's place in the batch) to spare the vocabulary softmax:
- * predicting a context word the question holds rewards looking it up. */
+ * Pre-training (QT_OBJECTIVE_PRETRAIN): next-token prediction over the
+ * same sequences through the tied LM head (nn/lm_head.h; MambaForCausalLM's
+ * own lm_head, the word embeddings), at 15% of the positions drawn from
+ * (step seed, the sequence's place in the batch) to spare the vocabulary
+ * softmax: predicting a context word the question holds rewards looking it
+ * up. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -414,28 +415,21 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     return qt_mamba_train_backward(c, &im->w, &b, &acts, wk->dlogits, &wk->grads, &pw->arena, e);
 }
 
-static int mamba_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
-                      long *tokens, qt_err *e)
+static int mamba_step(qt_train_arch *a, qt_train_objective objective, const uint8_t *const *records, int n,
+                      uint64_t seed, double *loss, long *tokens, qt_err *e)
 {
     mamba_impl *im = a->impl;
     im->records = records;
     im->batch_n = n;
     im->seed = seed;
+    im->pretrain = objective == QT_OBJECTIVE_PRETRAIN;
     double total;
-    if (qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e) != 0)
+    int rc = qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e);
+    im->pretrain = 0;
+    if (rc != 0)
         return -1;
     *loss = total / n;
     return 0;
-}
-
-static int mamba_pretrain_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed,
-                               double *loss, long *tokens, qt_err *e)
-{
-    mamba_impl *im = a->impl;
-    im->pretrain = 1;
-    int rc = mamba_step(a, records, n, seed, loss, tokens, e);
-    im->pretrain = 0;
-    return rc;
 }
 
 static void mamba_destroy(qt_train_arch *a)
@@ -477,7 +471,7 @@ int qt_train_arch_mamba(qt_train_arch *a, int threads, qt_err *e)
     a->init_weights = mamba_init_weights;
     a->params = mamba_params;
     a->step = mamba_step;
-    a->pretrain_step = mamba_pretrain_step;
+    a->has_pretrain = 1;
     a->save = mamba_save;
     a->destroy = mamba_destroy;
     return 0;

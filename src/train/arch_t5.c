@@ -53,8 +53,8 @@ typedef struct rec_head {
     int32_t pad;
 } rec_head;
 
-/* Pre-training ("look up and copy", pretrain_step): the question's tokens
- * are replaced by PRE_CUE context tokens and the target is the 1 to
+/* Pre-training ("look up and copy", QT_OBJECTIVE_PRETRAIN): the question's
+ * tokens are replaced by PRE_CUE context tokens and the target is the 1 to
  * PRE_MAX_SPAN tokens that follow them in the context, + </s>: finding the
  * cue in the context and copying on is what an extractive answer needs,
  * and what a decoder trained from scratch is slowest to learn. */
@@ -464,6 +464,20 @@ done:
 
 /* ---- one step ---- */
 
+/* A record's encoder input length in this step: in pre-training the
+ * PRE_CUE cue tokens stand in the question's place. */
+static int step_enc_len(const t5_impl *im, const rec_head *h)
+{
+    return im->picks ? h->n_enc - h->q_len + PRE_CUE : h->n_enc;
+}
+
+/* The target length of record i of the batch: in pre-training its picked
+ * span + </s>. */
+static int step_tgt_len(const t5_impl *im, const rec_head *h, int i)
+{
+    return im->picks ? im->picks[i].span_len + 1 : h->n_tgt;
+}
+
 static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
 {
     t5_impl *im = ctx;
@@ -476,8 +490,7 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     int Te = 1, Td = 1;
     for (int b = 0; b < B; b++) {
         const rec_head *h = (const rec_head *)im->records[first + b];
-        int ne = im->picks ? h->n_enc - h->q_len + PRE_CUE : h->n_enc;
-        int nt = im->picks ? im->picks[first + b].span_len + 1 : h->n_tgt;
+        int ne = step_enc_len(im, h), nt = step_tgt_len(im, h, first + b);
         Te = ne > Te ? ne : Te;
         Td = nt > Td ? nt : Td;
     }
@@ -494,7 +507,7 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
         const int32_t *enc = (const int32_t *)(h + 1), *tgt = enc + h->n_enc;
         int32_t *ei = wk->enc_ids + (size_t)b * Te, *di = wk->dec_ids + (size_t)b * Td,
                 *ti = wk->targets + (size_t)b * Td;
-        int n_enc = h->n_enc, n_tgt = h->n_tgt;
+        int n_enc = step_enc_len(im, h), n_tgt = step_tgt_len(im, h, first + b);
         int32_t span[PRE_MAX_SPAN + 1];
         if (im->picks) { /* look up and copy: the cue in the question's place */
             const pre_pick *pk = &im->picks[first + b];
@@ -506,12 +519,10 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
                 ei[k++] = cue[i];
             for (int i = h->q_start + h->q_len; i < h->n_enc; i++)
                 ei[k++] = enc[i];
-            n_enc = k;
             for (int i = 0; i < pk->span_len; i++)
                 span[i] = enc[pk->span_start + i];
             span[pk->span_len] = c->eos_id;
             tgt = span;
-            n_tgt = pk->span_len + 1;
         } else {
             for (int i = 0; i < h->n_enc; i++)
                 ei[i] = enc[i];
@@ -553,15 +564,15 @@ static int worker_step(void *ctx, int t, int first, int count, qt_err *e)
     return qt_t5t_backward(c, &im->w, &batch, &acts, &wk->grads, &pw->arena, e);
 }
 
-static int t5_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
-                   long *tokens, qt_err *e)
+/* The step over the batch as im->picks says (NULL: the QA objective). */
+static int run_step(t5_impl *im, const uint8_t *const *records, int n, uint64_t seed, double *loss, long *tokens,
+                    qt_err *e)
 {
-    t5_impl *im = a->impl;
     im->records = records;
     im->seed = seed;
     im->batch_targets = 0;
     for (int i = 0; i < n; i++)
-        im->batch_targets += im->picks ? im->picks[i].span_len + 1 : ((const rec_head *)records[i])->n_tgt;
+        im->batch_targets += step_tgt_len(im, (const rec_head *)records[i], i);
     if (im->batch_targets < 1)
         return qt_fail(e, "T5: a batch without target tokens");
     double total;
@@ -573,11 +584,10 @@ static int t5_step(qt_train_arch *a, const uint8_t *const *records, int n, uint6
 
 /* Draws each record's span (from the step seed and its place in the batch,
  * whatever the threads): PRE_CUE cue tokens and 1 to PRE_MAX_SPAN tokens
- * after them, all inside the kept context (at least MIN_CONTEXT_TOKENS). */
-static int t5_pretrain_step(qt_train_arch *a, const uint8_t *const *records, int n, uint64_t seed, double *loss,
-                            long *tokens, qt_err *e)
+ * after them, all inside the kept context (at least MIN_CONTEXT_TOKENS);
+ * sets im->picks. */
+static int draw_picks(t5_impl *im, const uint8_t *const *records, int n, uint64_t seed, qt_err *e)
 {
-    t5_impl *im = a->impl;
     if ((size_t)n > im->cap_picks) {
         if (qt_pool_grow(&im->pick_buf, (size_t)n * sizeof *im->pick_buf))
             return qt_fail(e, "out of memory for a batch");
@@ -600,7 +610,16 @@ static int t5_pretrain_step(qt_train_arch *a, const uint8_t *const *records, int
         im->pick_buf[i] = (pre_pick){h->ctx_start + at, len};
     }
     im->picks = im->pick_buf;
-    int rc = t5_step(a, records, n, seed, loss, tokens, e);
+    return 0;
+}
+
+static int t5_step(qt_train_arch *a, qt_train_objective objective, const uint8_t *const *records, int n,
+                   uint64_t seed, double *loss, long *tokens, qt_err *e)
+{
+    t5_impl *im = a->impl;
+    if (objective == QT_OBJECTIVE_PRETRAIN && draw_picks(im, records, n, seed, e) != 0)
+        return -1;
+    int rc = run_step(im, records, n, seed, loss, tokens, e);
     im->picks = NULL;
     return rc;
 }
@@ -651,7 +670,7 @@ int qt_train_arch_t5(qt_train_arch *a, int threads, qt_err *e)
     a->init_weights = t5_init_weights;
     a->params = t5_params;
     a->step = t5_step;
-    a->pretrain_step = t5_pretrain_step;
+    a->has_pretrain = 1;
     a->save = t5_save;
     a->destroy = t5_destroy;
     if (set_str(&im->prompt, DEFAULT_PROMPT, e) != 0 || set_str(&im->no_answer, DEFAULT_NO_ANSWER, e) != 0) {

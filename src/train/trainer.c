@@ -359,7 +359,7 @@ static int setup(run *r, int resume, qt_err *e)
                         e) != 0)
         return -1;
     if (c->pretrain_steps > 0) {
-        if (!r->arch.pretrain_step)
+        if (!r->arch.has_pretrain)
             return qt_fail(e, "%s has no pre-training objective: drop \"pretrain\" from the config", c->arch);
         if (qt_batches_plan(r->feats.lengths, r->feats.n, c->batch_size, c->bucket_size, c->seed ^ PRETRAIN_SEED, 0,
                             &r->pre_plan, e) != 0)
@@ -463,7 +463,8 @@ static int loop(run *r, int *stopped, qt_err *e)
         double loss;
         long tokens;
         uint64_t step_seed = qt_rng_u64(&r->st.rng);
-        if ((pre ? r->arch.pretrain_step : r->arch.step)(&r->arch, r->records, n, step_seed, &loss, &tokens, e) != 0)
+        qt_train_objective objective = pre ? QT_OBJECTIVE_PRETRAIN : QT_OBJECTIVE_QA;
+        if (r->arch.step(&r->arch, objective, r->records, n, step_seed, &loss, &tokens, e) != 0)
             return qt_fail_prefix(e, "%sstep %d", pre ? "pre-training " : "", r->st.step + 1);
         double norm = c->clip_norm > 0 ? qt_grad_clip(r->params, r->n_params, c->clip_norm)
                                        : qt_grad_global_norm(r->params, r->n_params);

@@ -12,7 +12,9 @@
  *
  * Backward must ADD into gradients, so the gradient buffers are pre-filled
  * with a known pattern (gc_prefill) and the pattern is subtracted before
- * comparing: an op that overwrites instead of accumulating fails. */
+ * comparing: an op that overwrites instead of accumulating fails.
+ *
+ * Also the set-up the trainable architectures' tests share (gc_arch_*). */
 #ifndef QT_TEST_GRADCHECK_H
 #define QT_TEST_GRADCHECK_H
 
@@ -22,6 +24,7 @@
 #include <string.h>
 
 #include "nn/rng.h"
+#include "train/arch.h"
 
 typedef double (*gc_loss_fn)(void *ctx);
 
@@ -143,6 +146,53 @@ static inline double gc_check(const char *what, gc_loss_fn loss, void *ctx, cons
     if (worst > gc_worst)
         gc_worst = worst;
     return worst;
+}
+
+/* ---- the arch tests (src/train/arch_*.c) ---- */
+
+/* Starts set with two questions on one passage: the first answered
+ * ("France", kind 0), the second unanswerable (kind 3). 0 / -1. */
+static inline int gc_arch_examples(qt_example_set *set, qt_err *e)
+{
+    static const char ctx[] = "The Normans gave their name to Normandy, a region in northern France. "
+                              "Rollo was their first ruler; his descendants ruled for centuries.";
+    const char *ans = strstr(ctx, "France");
+    memset(set, 0, sizeof *set);
+    if (qt_example_set_add(set, "In what country is Normandy?", ctx, strlen(ctx), ans - ctx, ans - ctx + 6, 0, 0, e))
+        return -1;
+    return qt_example_set_add(set, "Who was the last king of Normandy?", ctx, strlen(ctx), -1, -1, 3, 0, e);
+}
+
+/* A new model of architecture name on two workers, made from the model
+ * config model_json (JSON text) and the examples of set, its weights drawn
+ * from seed, saved in dir (a mkdtemp template, which becomes the new
+ * directory's name). 0 / -1. */
+static inline int gc_arch_new(qt_train_arch *a, const char *name, const char *model_json, const qt_example_set *set,
+                              uint64_t seed, char *dir, qt_err *e)
+{
+    cJSON *mc = cJSON_Parse(model_json);
+    if (!mc)
+        return qt_fail(e, "gradcheck: bad model config %s", model_json);
+    int rc = qt_train_arch_init(a, name, 2, 1, e) != 0 ? -1 : a->create(a, mc, set, e);
+    cJSON_Delete(mc);
+    if (rc != 0)
+        return -1;
+    qt_rng rng;
+    qt_rng_seed(&rng, seed);
+    a->init_weights(a, &rng);
+    if (!mkdtemp(dir))
+        return qt_fail(e, "gradcheck: mkdtemp %s failed", dir);
+    return a->save(a, dir, e);
+}
+
+/* Destroys a, frees set and removes dir; system()'s status. */
+static inline int gc_arch_free(qt_train_arch *a, qt_example_set *set, const char *dir)
+{
+    char cmd[200];
+    a->destroy(a);
+    qt_example_set_free(set);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    return system(cmd);
 }
 
 #endif

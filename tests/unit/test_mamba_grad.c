@@ -384,8 +384,6 @@ static const int32_t *featurize(qt_train_arch *a, const qt_example *ex, qt_bytes
 static void arch_features_and_step(void **state)
 {
     (void)state;
-    static const char ctx[] = "The Normans gave their name to Normandy, a region in northern France. "
-                              "Rollo was their first ruler; his descendants ruled for centuries.";
     static const char longctx[] = "One two three four five six seven eight nine ten eleven twelve thirteen "
                                   "fourteen fifteen sixteen seventeen eighteen nineteen twenty twenty-one "
                                   "twenty-two twenty-three twenty-four twenty-five twenty-six twenty-seven "
@@ -396,26 +394,18 @@ static void arch_features_and_step(void **state)
                                   "twenty-eight twenty-nine thirty, and the last word is France.";
     qt_err e = {{0}};
     qt_example_set set;
-    memset(&set, 0, sizeof set);
-    const char *ans = strstr(ctx, "France"), *ans2 = strstr(longctx, "France");
-    assert_int_equal(qt_example_set_add(&set, "In what country is Normandy?", ctx, strlen(ctx), ans - ctx,
-                                        ans - ctx + 6, 0, 0, &e), 0);
-    assert_int_equal(qt_example_set_add(&set, "Who was the last king of Normandy?", ctx, strlen(ctx), -1, -1, 3, 0, &e), 0);
+    const char *ans2 = strstr(longctx, "France");
+    assert_int_equal(gc_arch_examples(&set, &e), 0);
     assert_int_equal(qt_example_set_add(&set, "Which country is named last?", longctx, strlen(longctx), ans2 - longctx,
                                         ans2 - longctx + 6, 0, 0, &e), 0);
     assert_int_equal(qt_example_set_add(&set, "Is it long?", longctx, strlen(longctx), -1, -1, 1, 0, &e), 0);
-    cJSON *mc = cJSON_Parse("{\"vocab_max\": 200, \"hidden_size\": 8, \"num_hidden_layers\": 2, "
-                            "\"state_size\": 4, \"max_seq_len\": 80, \"dropout\": 0}");
     qt_train_arch a1, a2;
-    assert_int_equal(qt_train_arch_init(&a1, "mamba", 2, 1, &e), 0);
-    if (a1.create(&a1, mc, &set, &e) != 0)
-        fail_msg("%s", e.msg);
-    qt_rng rng;
-    qt_rng_seed(&rng, 3);
-    a1.init_weights(&a1, &rng);
     char dir[] = "/tmp/qaterm-test-mamba-arch-XXXXXX";
-    assert_non_null(mkdtemp(dir));
-    assert_int_equal(a1.save(&a1, dir, &e), 0);
+    if (gc_arch_new(&a1, "mamba",
+                    "{\"vocab_max\": 200, \"hidden_size\": 8, \"num_hidden_layers\": 2, "
+                    "\"state_size\": 4, \"max_seq_len\": 80, \"dropout\": 0}",
+                    &set, 3, dir, &e) != 0)
+        fail_msg("%s", e.msg);
 
     /* the records are the engine's own input, and the answer's tokens */
     qt_model *m = qt_model_load(dir, &e);
@@ -470,8 +460,8 @@ static void arch_features_and_step(void **state)
     assert_string_equal(a1.feature_key(&a1), a2.feature_key(&a2));
     double l1, l2;
     long t1, t2;
-    assert_int_equal(a1.step(&a1, recs, n_rec, 5, &l1, &t1, &e), 0);
-    assert_int_equal(a2.step(&a2, recs, n_rec, 5, &l2, &t2, &e), 0);
+    assert_int_equal(a1.step(&a1, QT_OBJECTIVE_QA, recs, n_rec, 5, &l1, &t1, &e), 0);
+    assert_int_equal(a2.step(&a2, QT_OBJECTIVE_QA, recs, n_rec, 5, &l2, &t2, &e), 0);
     assert_int_equal(t1, t2);
     assert_true(fabs(l1 - l2) < 1e-9 && l1 > 0);
     qt_param *p1, *p2;
@@ -491,13 +481,8 @@ static void arch_features_and_step(void **state)
     for (int i = 0; i < n_rec; i++)
         free(copies[i]);
     qt_bytes_free(&buf);
-    a1.destroy(&a1);
     a2.destroy(&a2);
-    cJSON_Delete(mc);
-    qt_example_set_free(&set);
-    char cmd[200];
-    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
-    assert_int_equal(system(cmd), 0);
+    assert_int_equal(gc_arch_free(&a1, &set, dir), 0);
 }
 
 int main(void)

@@ -1,5 +1,6 @@
 /* The trainer's pieces that need no network: batch plans, the feature cache,
- * threshold tuning, dev splits and checkpoints of the trainer state. */
+ * threshold tuning, dev splits, checkpoints of the trainer state, and which
+ * architectures take the pre-training objective. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -248,6 +249,27 @@ static void checkpoint_state_round_trip(void **state)
     assert_int_equal(system(cmd), 0);
 }
 
+/* Which architectures take the pre-training objective; the BiLSTM's step
+ * refuses it by name. */
+static void pretrain_objective_by_arch(void **state)
+{
+    (void)state;
+    const char *names[] = {"lstm", "bert", "mamba", "t5"};
+    qt_err e = {{0}};
+    for (int i = 0; i < 4; i++) {
+        qt_train_arch a;
+        assert_int_equal(qt_train_arch_init(&a, names[i], 1, 1, &e), 0);
+        assert_int_equal(a.has_pretrain, i > 0);
+        if (!a.has_pretrain) {
+            double loss;
+            long tokens;
+            assert_int_equal(a.step(&a, QT_OBJECTIVE_PRETRAIN, NULL, 0, 1, &loss, &tokens, &e), -1);
+            assert_non_null(strstr(e.msg, "no pre-training objective"));
+        }
+        a.destroy(&a);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -256,6 +278,7 @@ int main(void)
         cmocka_unit_test(threshold_maximises_exact),
         cmocka_unit_test(split_loads_only_its_articles),
         cmocka_unit_test(checkpoint_state_round_trip),
+        cmocka_unit_test(pretrain_objective_by_arch),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
