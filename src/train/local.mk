@@ -44,3 +44,6 @@ EXTRA_DIST += tests/cli/train.sh assets/models/configs/lstm.json assets/models/c
 	src/train/DESIGN.md
 TESTS += tests/cli/convert.sh
 EXTRA_DIST += tests/cli/convert.sh
+
+# transformers trained with the same recipes on the same records (dev time; DESIGN.md)
+EXTRA_DIST += tests/ref/recipe_check.py
