@@ -23,7 +23,7 @@ t5_lr3e-4 t5_lr3e-3 t5_nodrop t5_qa3 bert_qa bert_mlm3k bert_mlm10k_e2
 bert_e3 (run in turn; on one GPU, several such processes can run at
 once). Needs torch, numpy and transformers (5.17 was used).
 """
-import json, math, os, sys, time, traceback
+import json, os, sys, time, traceback
 import numpy as np
 import torch
 
@@ -166,11 +166,11 @@ def t5_batch(D, idx, copy_rng=None, cue=3):
 @torch.no_grad()
 def t5_eval(model, D, hold, n=1000, copy=False, tag=''):
     model.eval()
-    heads, kinds = D[0], D[1]
+    kinds = D[1]
     ans = [i for i in hold if kinds[i] == 0][:n]
     neg = [i for i in hold if kinds[i] != 0][:n // 2]
     rng = np.random.default_rng(7) if copy else None
-    f1s, ems, says_na = [], [], 0
+    f1s, ems = [], []
     na_ids = None
     for k in range(0, len(ans), 100):
         enc, am, lab, tgts = t5_batch(D, ans[k:k + 100], rng)
@@ -209,67 +209,69 @@ def t5_eval(model, D, hold, n=1000, copy=False, tag=''):
     return res
 
 
+def train_loop(name, model, phase, batches, total, lr, warm, loss_of, every, evaluate=None, eval_every=0):
+    """AdamW (weight decay 0.01 but norms and biases), warm-up and linear
+    decay, clipping 1.0, over `total` batches of index arrays; logs the mean
+    loss every `every` steps. False when the time ran out."""
+    R = RESULTS[name]
+    opt = make_opt(model, lr, 0.01)
+    acc = 0.0
+    for step, idx in enumerate(batches, 1):
+        if step > total:
+            break
+        schedule(opt, step, total, lr, warm)
+        loss = loss_of(idx)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        opt.step()
+        acc += loss.item()
+        if step % every == 0:
+            R['loss'].append([phase, step, acc / every])
+            P(name, phase, step, '/', total, round(acc / every, 4))
+            acc = 0.0
+        if evaluate and (step % eval_every == 0 or step == total):
+            R['eval'].append([phase, step, evaluate()])
+            save()
+        if left() < 30:
+            P(name, 'out of time at', step)
+            return False
+    return True
+
+
+def epoch_batches(rng, train, epochs, B=32):
+    for _ in range(epochs):
+        perm = rng.permutation(train)
+        for k in range(0, len(perm) - B + 1, B):
+            yield perm[k:k + B]
+
+
+def random_batches(rng, train, B=32):
+    while True:
+        yield rng.choice(train, B, replace=False)
+
+
 def t5_train(name, D, train, hold, epochs=1, lr=1e-3, warm=500, copy_steps=0, copy_lr=1e-3, max_steps=0,
              eval_every=1000, init=None, cue=3):
     torch.manual_seed(20261126)
     model = t5_model(os.path.join(HERE, 't5_config.json')) if init is None else init
     model.train()
     rng = np.random.default_rng(20261126)
-    R = {'loss': [], 'eval': []}
-    RESULTS[name] = R
-    B = 32
-    if copy_steps:
-        opt = make_opt(model, copy_lr, 0.01)
-        acc = 0.0
-        for step in range(1, copy_steps + 1):
-            schedule(opt, step, copy_steps, copy_lr, min(300, copy_steps // 10))
-            idx = rng.choice(train, B, replace=False)
-            enc, am, lab, _ = t5_batch(D, idx, rng, cue)
-            loss = model(input_ids=enc, attention_mask=am, labels=lab).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            acc += loss.item()
-            if step % 250 == 0:
-                R['loss'].append(['copy', step, acc / 250])
-                P(name, 'copy', step, round(acc / 250, 4))
-                acc = 0.0
-            if step % 1000 == 0 or step == copy_steps:
-                R['eval'].append(['copy', step, t5_eval(model, D, hold, 300, copy=True, tag=name + ' copy')])
-                save()
-            if left() < 30:
-                return model
-    total = epochs * (len(train) // B) if not max_steps else max_steps
-    opt = make_opt(model, lr, 0.01)
-    acc = 0.0
-    step = 0
-    for ep in range(epochs):
-        perm = rng.permutation(train)
-        for k in range(0, len(perm) - B + 1, B):
-            step += 1
-            if step > total:
-                break
-            schedule(opt, step, total, lr, warm)
-            enc, am, lab, _ = t5_batch(D, perm[k:k + B])
-            loss = model(input_ids=enc, attention_mask=am, labels=lab).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            opt.step()
-            acc += loss.item()
-            if step % 250 == 0:
-                R['loss'].append(['qa', step, acc / 250])
-                P(name, 'qa', step, '/', total, round(acc / 250, 4))
-                acc = 0.0
-            if step % eval_every == 0 or step == total:
-                R['eval'].append(['qa', step, t5_eval(model, D, hold, tag=name)])
-                save()
-            if left() < 30:
-                P(name, 'out of time at', step)
-                return model
-    R['eval'].append(['qa', step, t5_eval(model, D, hold, tag=name + ' final')])
-    save()
+    RESULTS[name] = {'loss': [], 'eval': []}
+
+    def t5_loss(idx, copy_rng=None):
+        enc, am, lab, _ = t5_batch(D, idx, copy_rng, cue)
+        return model(input_ids=enc, attention_mask=am, labels=lab).loss
+
+    if copy_steps and not train_loop(name, model, 'copy', random_batches(rng, train), copy_steps, copy_lr,
+                                     min(300, copy_steps // 10), lambda idx: t5_loss(idx, rng), 250,
+                                     lambda: t5_eval(model, D, hold, 300, copy=True, tag=name + ' copy'), 1000):
+        return model
+    total = epochs * (len(train) // 32) if not max_steps else max_steps
+    if train_loop(name, model, 'qa', epoch_batches(rng, train, epochs), total, lr, warm, t5_loss, 250,
+                  lambda: t5_eval(model, D, hold, tag=name), eval_every):
+        RESULTS[name]['eval'].append(['qa', total, t5_eval(model, D, hold, tag=name + ' final')])
+        save()
     return model
 
 
@@ -361,62 +363,30 @@ def bert_train(name, D, train, hold, epochs=1, lr=5e-4, warm=400, mlm_steps=0, m
     rng = np.random.default_rng(20261126)
     g = torch.Generator(device=dev)
     g.manual_seed(1)
-    R = {'loss': [], 'eval': []}
-    RESULTS[name] = R
-    B = 32
+    RESULTS[name] = {'loss': [], 'eval': []}
     qa = BertForQuestionAnswering(bc).to(dev)
     if mlm_steps:
         mlm = BertForMaskedLM(bc).to(dev)
         mlm.bert.load_state_dict(qa.bert.state_dict(), strict=False)
         mlm.train()
-        opt = make_opt(mlm, mlm_lr, 0.01)
-        acc = 0.0
-        for step in range(1, mlm_steps + 1):
-            schedule(opt, step, mlm_steps, mlm_lr, mlm_warm)
-            idx = rng.choice(train, B, replace=False)
+
+        def mlm_loss(idx):
             ids, tt, am, _, _ = bert_batch(D, idx)
             inp, lab = mask_tokens(ids, am, g, bc.vocab_size)
-            loss = mlm(input_ids=inp, token_type_ids=tt, attention_mask=am, labels=lab).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(mlm.parameters(), 1.0)
-            opt.step()
-            acc += loss.item()
-            if step % 1000 == 0:
-                R['loss'].append(['mlm', step, acc / 1000])
-                P(name, 'mlm', step, round(acc / 1000, 4))
-                acc = 0.0
-            if left() < 30:
-                return
+            return mlm(input_ids=inp, token_type_ids=tt, attention_mask=am, labels=lab).loss
+
+        if not train_loop(name, mlm, 'mlm', random_batches(rng, train), mlm_steps, mlm_lr, mlm_warm, mlm_loss, 1000):
+            return
         qa.bert.load_state_dict(mlm.bert.state_dict(), strict=False)
         del mlm
     qa.train()
-    total = epochs * (len(train) // B)
-    opt = make_opt(qa, lr, 0.01)
-    acc = 0.0
-    step = 0
-    for ep in range(epochs):
-        perm = rng.permutation(train)
-        for k in range(0, len(perm) - B + 1, B):
-            step += 1
-            schedule(opt, step, total, lr, warm)
-            ids, tt, am, st, en = bert_batch(D, perm[k:k + B])
-            loss = qa(input_ids=ids, token_type_ids=tt, attention_mask=am, start_positions=st, end_positions=en).loss
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            torch.nn.utils.clip_grad_norm_(qa.parameters(), 1.0)
-            opt.step()
-            acc += loss.item()
-            if step % 500 == 0:
-                R['loss'].append(['qa', step, acc / 500])
-                P(name, 'qa', step, '/', total, round(acc / 500, 4))
-                acc = 0.0
-            if step % eval_every == 0 or step == total:
-                R['eval'].append(['qa', step, bert_eval(qa, D, hold, tag=name)])
-                save()
-            if left() < 30:
-                P(name, 'out of time at', step)
-                return
+
+    def qa_loss(idx):
+        ids, tt, am, st, en = bert_batch(D, idx)
+        return qa(input_ids=ids, token_type_ids=tt, attention_mask=am, start_positions=st, end_positions=en).loss
+
+    train_loop(name, qa, 'qa', epoch_batches(rng, train, epochs), epochs * (len(train) // 32), lr, warm, qa_loss, 500,
+               lambda: bert_eval(qa, D, hold, tag=name), eval_every)
 
 
 def export(path, arch, out):
