@@ -424,9 +424,7 @@ static int mamba_step(qt_train_arch *a, qt_train_objective objective, const uint
     im->seed = seed;
     im->pretrain = objective == QT_OBJECTIVE_PRETRAIN;
     double total;
-    int rc = qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e);
-    im->pretrain = 0;
-    if (rc != 0)
+    if (qt_pool_step(&im->pool, n, worker_step, im, &total, tokens, e) != 0)
         return -1;
     *loss = total / n;
     return 0;

@@ -584,8 +584,8 @@ static int run_step(t5_impl *im, const uint8_t *const *records, int n, uint64_t 
 
 /* Draws each record's span (from the step seed and its place in the batch,
  * whatever the threads): PRE_CUE cue tokens and 1 to PRE_MAX_SPAN tokens
- * after them, all inside the kept context (at least MIN_CONTEXT_TOKENS);
- * sets im->picks. */
+ * after them, all inside the kept context (at least MIN_CONTEXT_TOKENS),
+ * into im->pick_buf. */
 static int draw_picks(t5_impl *im, const uint8_t *const *records, int n, uint64_t seed, qt_err *e)
 {
     if ((size_t)n > im->cap_picks) {
@@ -609,7 +609,6 @@ static int draw_picks(t5_impl *im, const uint8_t *const *records, int n, uint64_
         int at = PRE_CUE + (int)qt_rng_below(&rng, (uint32_t)(room - len + 1));
         im->pick_buf[i] = (pre_pick){h->ctx_start + at, len};
     }
-    im->picks = im->pick_buf;
     return 0;
 }
 
@@ -619,9 +618,8 @@ static int t5_step(qt_train_arch *a, qt_train_objective objective, const uint8_t
     t5_impl *im = a->impl;
     if (objective == QT_OBJECTIVE_PRETRAIN && draw_picks(im, records, n, seed, e) != 0)
         return -1;
-    int rc = run_step(im, records, n, seed, loss, tokens, e);
-    im->picks = NULL;
-    return rc;
+    im->picks = objective == QT_OBJECTIVE_PRETRAIN ? im->pick_buf : NULL;
+    return run_step(im, records, n, seed, loss, tokens, e);
 }
 
 static void t5_destroy(qt_train_arch *a)
